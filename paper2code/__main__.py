@@ -1,0 +1,3 @@
+from paper2code.cli import main
+
+main()

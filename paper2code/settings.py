@@ -1,0 +1,178 @@
+"""All settings of paper2code in one pydantic model, documented per field.
+
+Values come from, in increasing priority: defaults here, environment variables
+(``PAPER2CODE_<FIELD>``, nested with ``__``, e.g. ``PAPER2CODE_SANDBOX__LIMITS__MEMORY_MB``),
+and CLI options. The API key is read from ``OPENAI_API_KEY`` (or ``PAPER2CODE_API_KEY``) and is
+never written to disk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sandbox.settings import SandboxSettings
+
+STAGES: tuple[str, ...] = ("ingest", "plan", "analyze", "code", "debug")
+"""Pipeline stages in order."""
+
+MODEL_ROLES: tuple[str, ...] = ("planning", "analysis", "coding", "debugging", "judging")
+"""Roles that can each use their own model."""
+
+
+class IngestSettings(BaseModel):
+    """How papers are read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_pages: int = 60
+    """Refuse PDFs with more pages than this (a guard against feeding a thesis or a book)."""
+    keep_references: bool = False
+    """Give the reference list to the agents too. Off by default: it costs tokens and rarely
+    helps; references are always kept in ``paper.json``."""
+    min_chars_per_page: int = 50
+    """Below this many extractable characters per page on average, a PDF is taken as scanned."""
+
+
+class ModelInfoSettings(BaseModel):
+    """Capabilities of a model AutoGen does not know (vLLM, Ollama, llama.cpp names)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vision: bool = False
+    """The model accepts images."""
+    function_calling: bool = True
+    """The model accepts tools (needed by the debugger agent's file tools)."""
+    json_output: bool = True
+    """The endpoint supports JSON mode (``response_format={"type": "json_object"}``)."""
+    structured_output: bool = False
+    """The endpoint supports ``response_format`` with a JSON schema. When off, paper2code asks for
+    JSON mode and validates the reply itself, retrying with the validation error."""
+    family: str = "unknown"
+    """Model family as AutoGen names it (``gpt-4o``, ``o3``, ``unknown`` …)."""
+
+
+class LLMSettings(BaseModel):
+    """The OpenAI-compatible endpoint and the model per role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "gpt-4.1-mini"
+    """Default model for every role that has no model of its own."""
+    planning_model: str | None = None
+    """Model for the planner (default: ``model``)."""
+    analysis_model: str | None = None
+    """Model for the analyst (default: ``model``)."""
+    coding_model: str | None = None
+    """Model for the coder (default: ``model``)."""
+    debugging_model: str | None = None
+    """Model for the debugger agent (default: ``model``)."""
+    judging_model: str | None = None
+    """Model for ``paper2code eval`` (default: ``model``)."""
+    base_url: str | None = None
+    """Endpoint base URL, e.g. ``http://localhost:8000/v1`` for vLLM or
+    ``http://localhost:11434/v1`` for Ollama. ``None`` means api.openai.com."""
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("api_key", "OPENAI_API_KEY")
+    )
+    """API key; defaults to ``$OPENAI_API_KEY``. Local servers accept any value."""
+    api_type: Literal["openai", "azure"] = "openai"
+    """``azure`` uses Azure OpenAI (set ``base_url`` to the resource endpoint,
+    ``azure_deployment`` and ``azure_api_version``)."""
+    azure_deployment: str | None = None
+    """Azure OpenAI deployment name (default: the model name)."""
+    azure_api_version: str = "2024-10-21"
+    """Azure OpenAI API version."""
+    model_info: ModelInfoSettings | None = None
+    """Capabilities of a model AutoGen does not know. Required for unknown model names; when
+    unset and the name is unknown, a conservative default (JSON mode, tools) is used."""
+    timeout_s: float = 300.0
+    """Timeout of one HTTP request to the endpoint, in seconds."""
+    max_retries: int = 4
+    """Retries of one call on 429, 5xx and timeouts (exponential back-off, by the openai client)."""
+    validation_retries: int = 2
+    """How often a reply that does not validate against its schema is sent back with the error."""
+    temperature: float | None = None
+    """Sampling temperature; ``None`` leaves the endpoint's default (reasoning models reject it)."""
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    """Reasoning effort for reasoning models; sent only when set."""
+    cache: bool = True
+    """Cache replies on disk keyed by the full request and the model name, so an identical rerun
+    is free."""
+    cache_dir: Path | None = None
+    """Where the response cache lives (default: ``<run dir>/cache``)."""
+    prices: dict[str, tuple[float, float, float]] = Field(default_factory=dict)
+    """Price overrides per model: (input, cached input, output) in USD per million tokens;
+    merged over the built-in table."""
+
+    def model_for(self, role: str) -> str:
+        """The model name used by a role (``planning``, ``analysis``, …)."""
+        if role not in MODEL_ROLES:
+            raise ValueError(f"unknown role {role!r}; valid roles: {', '.join(MODEL_ROLES)}")
+        return getattr(self, f"{role}_model") or self.model
+
+
+class PipelineSettings(BaseModel):
+    """How a run proceeds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency: int = 4
+    """Model calls in flight at once within a stage (analysis and coding)."""
+    max_cost_usd: float | None = None
+    """Stop cleanly (and resumably) before a call that could exceed this total cost."""
+    max_debug_iters: int = 8
+    """Iteration budget of the execute-repair loop."""
+    repeat_limit: int = 3
+    """Stop the repair loop when the same failure signature appears this many times."""
+
+
+class Settings(BaseSettings):
+    """Root settings object; every part of paper2code reads its configuration from here."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PAPER2CODE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    """Model endpoint and models per role."""
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    """Paper reading."""
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    """Concurrency, budgets."""
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    """Docker sandbox: image, limits, pip options."""
+
+    def model_post_init(self, __context: object) -> None:
+        if self.llm.api_key is None:
+            key = os.environ.get("OPENAI_API_KEY") or os.environ.get("AZURE_OPENAI_API_KEY")
+            if key:
+                self.llm.api_key = SecretStr(key)
+        if self.llm.base_url is None:
+            base = os.environ.get("OPENAI_BASE_URL")
+            if base:
+                self.llm.base_url = base
+        pip = self.sandbox.pip
+        updates: dict[str, object] = {}
+        if pip.ca_bundle is None and os.environ.get("PIP_CERT"):
+            cert = Path(os.environ["PIP_CERT"])
+            if cert.is_file():
+                updates["ca_bundle"] = cert
+        if not pip.find_links and os.environ.get("PIP_FIND_LINKS"):
+            dirs = [Path(p) for p in os.environ["PIP_FIND_LINKS"].split() if Path(p).is_dir()]
+            if dirs:
+                updates["find_links"] = tuple(dirs)
+        if pip.index_url is None and os.environ.get("PIP_INDEX_URL"):
+            updates["index_url"] = os.environ["PIP_INDEX_URL"]
+        if updates:
+            self.sandbox.pip = pip.model_copy(update=updates)
+
+    def public_dict(self) -> dict[str, object]:
+        """Settings as JSON-able data with secrets removed, for ``run.json``."""
+        data = self.model_dump(mode="json")
+        data["llm"]["api_key"] = "***" if self.llm.api_key else None
+        return data

@@ -1,0 +1,62 @@
+"""The sandbox seam: what the repair loop needs from an execution environment, nothing more."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from sandbox.settings import Limits
+
+
+class RunResult(BaseModel):
+    """Outcome of running a command on a repository. A failing, hanging or memory-hungry
+    program is data here, never an exception."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str
+    """The shell command that ran (inside the workspace)."""
+    exit_code: int | None
+    """Process exit status; None when it was killed before exiting (timeout)."""
+    timed_out: bool = False
+    """The wall-clock limit was hit and the program killed."""
+    oom_killed: bool = False
+    """The kernel killed the program for exceeding the memory limit."""
+    duration_s: float = 0.0
+    """Time the program ran, in seconds."""
+    stdout: str = ""
+    """Captured standard output (tail kept when over the size cap)."""
+    stderr: str = ""
+    """Captured standard error (tail kept when over the size cap)."""
+    truncated: bool = False
+    """Some output was dropped because of the size cap."""
+    sandbox: str = "docker"
+    """Which sandbox ran it: ``docker`` or ``local``."""
+    image: str | None = None
+    """Image the container ran (docker only)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """An execution environment for a repository."""
+
+    name: str
+
+    def prepare(self, repo: Path) -> str:
+        """Make the repository's dependencies (``requirements.txt``) available; idempotent and
+        cached (a second call with the same requirements builds nothing). Returns an
+        environment identifier (an image tag for Docker). Raises ``SandboxError`` only when
+        the sandbox itself is broken (e.g. no daemon); a failed ``pip install`` of the
+        repository's requirements raises ``DependencyInstallError`` with the pip log tail."""
+        ...
+
+    def run(self, repo: Path, command: str, *, limits: Limits | None = None) -> RunResult:
+        """Run ``command`` with ``repo`` copied into the workspace (never mounted read-write),
+        under limits; the original ``repo`` is never modified."""
+        ...

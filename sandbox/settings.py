@@ -1,0 +1,72 @@
+"""Sandbox settings: limits, image and pip options.
+
+The sandbox stands alone (it imports nothing from ``paper2code`` or ``agents``), so its settings
+model lives here; ``paper2code.settings.Settings`` nests it as ``settings.sandbox``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Limits(BaseModel):
+    """Resource limits for one run of the program under test."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    wall_s: float = 600.0
+    """Wall-clock limit in seconds; on expiry the container is killed and the run reported as timed out."""
+    memory_mb: int = 4096
+    """Hard memory cap in MiB (swap included); an OOM kill is reported, not retried."""
+    cpus: float = 2.0
+    """CPU quota in cores (fractions allowed)."""
+    pids: int = 256
+    """Maximum number of processes and threads; holds against fork bombs."""
+    output_bytes: int = 1_000_000
+    """Cap on captured stdout and on stderr each, in bytes; the tail is kept, the head dropped."""
+    network: bool = False
+    """Give the program network access. Off by default: the program under test runs offline."""
+
+
+class PipOptions(BaseModel):
+    """How pip inside the image reaches packages; corporate proxies and wheelhouses need these."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index_url: str | None = None
+    """Primary package index (pip ``--index-url``); ``None`` uses pip's default (PyPI)."""
+    extra_index_urls: tuple[str, ...] = ()
+    """Additional indexes (pip ``--extra-index-url``)."""
+    find_links: tuple[Path, ...] = ()
+    """Local wheelhouse directories (pip ``--find-links``), copied into the build context.
+    Default: the directories in ``$PIP_FIND_LINKS`` when that is set."""
+    ca_bundle: Path | None = None
+    """CA bundle file for TLS-inspecting proxies, passed to pip as ``--cert``.
+    Default: ``$PIP_CERT`` when that names a file."""
+    timeout_s: int = 120
+    """pip's network timeout per request, in seconds."""
+
+
+class SandboxSettings(BaseModel):
+    """Everything the sandbox needs to build images and run a repository."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["docker", "local", "none"] = "docker"
+    """``docker`` (default, isolated), ``local`` (subprocess with resource limits, only on request)
+    or ``none`` (skip execution entirely)."""
+    base_image: str = "paper2code-base:latest"
+    """Tag of the sandbox base image built by ``paper2code sandbox build-base``."""
+    base_from: str = "python:3.11-slim"
+    """Image the Dockerfile starts from when pulls work (``build-base`` without ``--offline``)."""
+    limits: Limits = Field(default_factory=Limits)
+    """Resource limits for each run."""
+    pip: PipOptions = Field(default_factory=PipOptions)
+    """pip options used when dependency images are built."""
+    build_timeout_s: float = 1800.0
+    """Limit on building one dependency image, in seconds."""
+    user: str = "1000:1000"
+    """Non-root uid:gid the program runs as."""
