@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 # ---------------------------------------------------------------- ingest
 
@@ -72,3 +80,217 @@ class Paper(BaseModel):
             out += [f"- {r}" for r in self.references]
             out.append("")
         return "\n".join(out).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------- shared validators
+
+
+def _check_repo_path(path: str) -> str:
+    """A generated file path: relative, POSIX, inside the repository."""
+    p = path.strip().replace("\\", "/")
+    while p.startswith("./"):
+        p = p[2:]
+    parts = p.split("/")
+    if not p or p.startswith("/") or ".." in parts or any(part == "" for part in parts):
+        raise ValueError(
+            f"file path {path!r} must be relative to the repository root, e.g. 'src/model.py'"
+        )
+    return p
+
+
+RepoPath = Annotated[str, AfterValidator(_check_repo_path)]
+
+# ---------------------------------------------------------------- plan (four turns)
+
+
+class OverallPlan(BaseModel):
+    """Turn 1: what reproducing the paper requires."""
+
+    summary: str
+    """What the paper proposes, in a few sentences."""
+    method_components: list[str]
+    """The parts of the method that must be implemented."""
+    datasets: list[str]
+    """Datasets the experiments use (with how to obtain them, if the paper says)."""
+    experiments: list[str]
+    """Experiments to reproduce, each with its setting."""
+    evaluation_metrics: list[str]
+    """Metrics and how they are computed."""
+    smoke_strategy: str
+    """How to exercise the whole code path in seconds on a CPU without network: synthetic or
+    tiny data, tiny model, one or two steps."""
+    unclear: list[str] = Field(default_factory=list)
+    """Points the paper leaves open, and the assumption taken for each."""
+
+
+class PlannedFile(BaseModel):
+    path: RepoPath
+    purpose: str
+
+
+class ArchitectureDesign(BaseModel):
+    """Turn 2: files, interfaces and call flow."""
+
+    implementation_approach: str
+    files: list[PlannedFile]
+    """Every source file of the repository, including the entry point ``main.py``."""
+    class_diagram: str
+    """Mermaid ``classDiagram`` of data structures and interfaces."""
+    sequence_diagram: str
+    """Mermaid ``sequenceDiagram`` of the program's call flow."""
+    unclear: list[str] = Field(default_factory=list)
+
+    @field_validator("files")
+    @classmethod
+    def _has_entry_point(cls, files: list[PlannedFile]) -> list[PlannedFile]:
+        paths = [f.path for f in files]
+        if len(set(paths)) != len(paths):
+            raise ValueError("file paths must be unique")
+        if "main.py" not in paths:
+            raise ValueError("the file list must include the entry point 'main.py'")
+        return files
+
+    @field_validator("class_diagram")
+    @classmethod
+    def _class_diagram(cls, v: str) -> str:
+        if "classDiagram" not in v:
+            raise ValueError("class_diagram must be Mermaid text starting with 'classDiagram'")
+        return v
+
+    @field_validator("sequence_diagram")
+    @classmethod
+    def _sequence_diagram(cls, v: str) -> str:
+        if "sequenceDiagram" not in v:
+            raise ValueError(
+                "sequence_diagram must be Mermaid text starting with 'sequenceDiagram'"
+            )
+        return v
+
+
+class FileLogic(BaseModel):
+    path: RepoPath
+    description: str
+    """What the file does and how, step by step."""
+    depends_on: list[RepoPath] = Field(default_factory=list)
+    """Files of this repository it imports from."""
+
+
+class LogicDesign(BaseModel):
+    """Turn 3: packages, per-file logic, task order, shared knowledge."""
+
+    required_packages: list[str]
+    """pip requirement specifiers, e.g. ``numpy>=1.24``; standard-library modules excluded."""
+    logic_analysis: list[FileLogic]
+    task_list: list[RepoPath]
+    """Files in the order they should be written: dependencies first."""
+    shared_knowledge: str
+    """Constants, conventions and interfaces shared across files."""
+    unclear: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LogicDesign:
+        if len(set(self.task_list)) != len(self.task_list):
+            raise ValueError("task_list must not repeat a file")
+        tasks = set(self.task_list)
+        for fl in self.logic_analysis:
+            if fl.path not in tasks:
+                raise ValueError(f"logic_analysis names {fl.path!r}, which is not in task_list")
+            unknown = [d for d in fl.depends_on if d not in tasks]
+            if unknown:
+                raise ValueError(f"{fl.path!r} depends on {unknown}, which are not in task_list")
+        for req in self.required_packages:
+            if not req.strip() or req.strip().startswith("-") or " " in req.strip():
+                raise ValueError(f"required_packages entry {req!r} is not a pip requirement")
+        return self
+
+
+class ConfigDesign(BaseModel):
+    """Turn 4: config.yaml with every hyperparameter the paper states, and a smoke section."""
+
+    config_yaml: str
+
+    @field_validator("config_yaml")
+    @classmethod
+    def _valid_yaml(cls, v: str) -> str:
+        try:
+            data = yaml.safe_load(v)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"config_yaml is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError("config_yaml must be a YAML mapping")
+        if not isinstance(data.get("smoke"), dict):
+            raise ValueError(
+                "config_yaml needs a 'smoke' mapping with the tiny settings of a seconds-long CPU run"
+            )
+        return v
+
+
+class Plan(BaseModel):
+    """The planning stage's result: the four turns together."""
+
+    overall: OverallPlan
+    architecture: ArchitectureDesign
+    logic: LogicDesign
+    config: ConfigDesign
+
+    def file_logic(self, path: str) -> FileLogic | None:
+        return next((f for f in self.logic.logic_analysis if f.path == path), None)
+
+    def dependencies(self) -> dict[str, list[str]]:
+        """File → files it depends on, for every file in the task list."""
+        deps = {p: [] for p in self.logic.task_list}
+        for fl in self.logic.logic_analysis:
+            deps[fl.path] = [d for d in fl.depends_on if d != fl.path]
+        return deps
+
+
+# ---------------------------------------------------------------- analysis
+
+
+class FunctionSpec(BaseModel):
+    name: str
+    signature: str
+    """Python signature with type hints, e.g. ``def forward(self, x: Tensor) -> Tensor``."""
+    description: str
+
+
+class ClassSpec(BaseModel):
+    name: str
+    description: str
+    methods: list[FunctionSpec] = Field(default_factory=list)
+
+
+class FileAnalysis(BaseModel):
+    """Detailed design of one file."""
+
+    path: RepoPath
+    purpose: str
+    classes: list[ClassSpec] = Field(default_factory=list)
+    functions: list[FunctionSpec] = Field(default_factory=list)
+    imports_from_repo: list[str] = Field(default_factory=list)
+    """Names it imports from other files of the repository (``module.Name``)."""
+    equations: list[str] = Field(default_factory=list)
+    """Equations of the paper this file implements, as text, with where they are used."""
+    config_keys: list[str] = Field(default_factory=list)
+    """Keys of config.yaml the file reads."""
+    inputs_outputs: str = ""
+    """Data in and out: shapes, types, files."""
+    notes: str = ""
+    """Edge cases, numerical care, anything the coder must not miss."""
+
+
+# ---------------------------------------------------------------- code
+
+
+class CodedFile(BaseModel):
+    """The coder's reply for one file: its complete contents."""
+
+    path: RepoPath
+    content: str
+
+    @field_validator("content")
+    @classmethod
+    def _not_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("content must be the complete file, not empty")
+        return v if v.endswith("\n") else v + "\n"
