@@ -1,0 +1,118 @@
+"""The planner: one conversation, four turns (overall plan → architecture → logic → config).
+
+Each turn's validated reply is handed to ``on_turn`` the moment it exists, so the caller can
+save it; on resume, saved turns are replayed into the conversation as they were and only the
+missing turns are asked.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from autogen_core.models import AssistantMessage, ChatCompletionClient, UserMessage
+from pydantic import BaseModel, ValidationError
+
+import prompts
+from agents.base import AgentOptions, ask, make_agent, new_context, schema_text, strip_fences
+from paper2code.schemas import (
+    ArchitectureDesign,
+    ConfigDesign,
+    FileLogic,
+    LogicDesign,
+    OverallPlan,
+    Plan,
+)
+
+TURNS: tuple[tuple[str, type[BaseModel], str], ...] = (
+    ("overall", OverallPlan, "planner_overall.md"),
+    ("architecture", ArchitectureDesign, "planner_architecture.md"),
+    ("logic", LogicDesign, "planner_logic.md"),
+    ("config", ConfigDesign, "planner_config.md"),
+)
+"""The four planning turns: (name, reply model, prompt template)."""
+
+OnTurn = Callable[[str, BaseModel, str], Awaitable[None] | None]
+
+
+def turn_task(template: str, schema: type[BaseModel], paper_md: str) -> str:
+    """The user message of one turn (only the first carries the paper)."""
+    variables: dict[str, Any] = {"schema": schema_text(schema)}
+    if template == "planner_overall.md":
+        variables["paper"] = paper_md
+    return prompts.render(template, **variables)
+
+
+def reconcile(architecture: ArchitectureDesign, logic: LogicDesign) -> LogicDesign:
+    """Make the task list cover exactly the architecture's files: drop files the architecture
+    does not have, append planned files the task list forgot (in architecture order), and give
+    every file a logic description."""
+    planned = [f.path for f in architecture.files]
+    tasks = [p for p in logic.task_list if p in planned]
+    tasks += [p for p in planned if p not in tasks]
+    analysis = [
+        fl.model_copy(update={"depends_on": [d for d in fl.depends_on if d in tasks]})
+        for fl in logic.logic_analysis
+        if fl.path in tasks
+    ]
+    described = {fl.path for fl in analysis}
+    analysis += [
+        FileLogic(path=f.path, description=f.purpose)
+        for f in architecture.files
+        if f.path not in described
+    ]
+    return logic.model_copy(update={"task_list": tasks, "logic_analysis": analysis})
+
+
+class Planner:
+    """Runs the four planning turns against one model client."""
+
+    def __init__(self, client: ChatCompletionClient, options: AgentOptions) -> None:
+        self.client = client
+        self.options = options
+
+    async def plan(
+        self,
+        paper_md: str,
+        *,
+        done: Mapping[str, str] | None = None,
+        on_turn: OnTurn | None = None,
+    ) -> Plan:
+        """Plan the repository for ``paper_md``. ``done`` maps turn names to raw replies saved
+        by an earlier run; those turns are replayed, not asked again."""
+        done = dict(done or {})
+        system = prompts.render("planner_system.md")
+        context = new_context()
+        results: dict[str, BaseModel] = {}
+        replaying = True
+        for name, schema, template in TURNS:
+            task = turn_task(template, schema, paper_md)
+            raw = done.get(name)
+            if replaying and raw is not None:
+                try:
+                    results[name] = schema.model_validate_json(strip_fences(raw))
+                except ValidationError:
+                    pass  # a stale or foreign artifact: ask this turn (and the later ones) again
+                else:
+                    await context.add_message(UserMessage(content=task, source="user"))
+                    await context.add_message(AssistantMessage(content=raw, source="planner"))
+                    continue
+            replaying = False  # later turns depend on this one: never reuse them
+            agent = make_agent(
+                "planner", self.client, system, schema, self.options, context=context
+            )
+            reply = await ask(agent, context, task, schema, self.options)
+            results[name] = reply.value
+            if on_turn is not None:
+                maybe = on_turn(name, reply.value, reply.raw)
+                if inspect.isawaitable(maybe):
+                    await maybe
+        architecture = results["architecture"]
+        logic = reconcile(architecture, results["logic"])  # type: ignore[arg-type]
+        return Plan(
+            overall=results["overall"],  # type: ignore[arg-type]
+            architecture=architecture,  # type: ignore[arg-type]
+            logic=logic,
+            config=results["config"],  # type: ignore[arg-type]
+        )
