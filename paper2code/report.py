@@ -1,0 +1,78 @@
+"""``report.md`` for a run: what ran, what it cost, what was and was not verified.
+
+Pure rendering from ``run.json`` (and ``debug/summary.json``) through ``prompts``-free Jinja
+templates kept beside the code's other templates in ``paper2code/templates``.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from paper2code.runstore import RunStore
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: resources.files("paper2code.templates").joinpath(name).read_text("utf-8")
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def verification_statement(manifest: dict[str, Any]) -> str:
+    """A plain statement of what the run proved, never more."""
+    debug = manifest.get("debug") or {}
+    status = debug.get("status")
+    if status == "passed":
+        return (
+            "The generated repository's smoke command ran to completion in the sandbox. "
+            "The smoke run uses tiny synthetic data and a few steps: it shows that the code runs, "
+            "not that it reproduces the paper's results. No number of the paper was checked."
+        )
+    if status in {"failed", "stopped", "error"}:
+        return (
+            f"The generated repository did not pass its smoke command (debug status: {status}). "
+            "Nothing about the paper's results was verified."
+        )
+    return "The generated repository was not executed. Nothing was verified."
+
+
+def context(run_dir: Path) -> dict[str, Any]:
+    store = RunStore(run_dir)
+    manifest = store.manifest()
+    debug = manifest.get("debug") or {}
+    if not debug and store.exists("debug", "summary.json"):
+        debug = store.read_json("debug/summary.json")
+    paper = store.read_json("paper/paper.json") if store.exists("paper", "paper.json") else {}
+    return {
+        "run_dir": str(run_dir),
+        "title": paper.get("title", manifest.get("input", {}).get("paper", "?")),
+        "manifest": manifest,
+        "input": manifest.get("input", {}),
+        "stages": manifest.get("stages", {}),
+        "usage": manifest.get("usage", {}),
+        "debug": debug,
+        "iterations": debug.get("iterations", []),
+        "verification": verification_statement({**manifest, "debug": debug}),
+        "model": manifest.get("settings", {}).get("llm", {}).get("model", "?"),
+        "eval": store.read_json("eval.json") if store.exists("eval.json") else None,
+    }
+
+
+def render_markdown(run_dir: Path) -> str:
+    return _env().get_template("report.md.j2").render(**context(run_dir))
+
+
+def write_report(run_dir: Path) -> Path:
+    """Write ``report.md`` into the run directory and return its path."""
+    store = RunStore(run_dir)
+    return store.write_text("report.md", render_markdown(run_dir))
