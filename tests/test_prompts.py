@@ -1,0 +1,72 @@
+"""Every prompt template renders with the variables the code passes, and strictly: a missing
+variable is an error, never an empty string."""
+
+from __future__ import annotations
+
+import jinja2
+import jinja2.meta
+import pytest
+
+import prompts
+from prompts import PromptError
+
+FULL = {
+    "paper": "PAPER",
+    "schema": "{}",
+    "plan": "PLAN",
+    "config_yaml": "a: 1",
+    "path": "model.py",
+    "description": "DESC",
+    "depends_on": ["data.py"],
+    "kind": "python",
+    "analysis": "ANALYSIS",
+    "dependencies": [{"path": "data.py", "content": "x = 1"}],
+    "error": "ERR",
+    "schema_name": "Plan",
+    "command": "bash reproduce.sh --smoke",
+    "exit_code": 1,
+    "timed_out": False,
+    "oom_killed": False,
+    "suspects": [],
+    "stderr_tail": "Traceback",
+    "stdout_tail": "",
+    "rejected": [],
+    "history": [],
+}
+
+
+def _variables(name: str) -> set[str]:
+    env = jinja2.Environment()
+    source = prompts._load(name)
+    return jinja2.meta.find_undeclared_variables(env.parse(source))
+
+
+@pytest.mark.parametrize("name", [n for n in prompts.names() if n != "plan_view.md"])
+def test_template_renders_with_known_variables(name: str) -> None:
+    needed = _variables(name)
+    unknown = needed - FULL.keys()
+    assert not unknown, f"{name} uses variables no caller provides: {unknown}"
+    text = prompts.render(name, **{k: FULL[k] for k in needed})
+    assert text.strip()
+
+
+@pytest.mark.parametrize("name", [n for n in prompts.names() if _variables(n)])
+def test_missing_variable_is_an_error(name: str) -> None:
+    with pytest.raises(PromptError):
+        prompts.render(name)
+
+
+def test_unknown_template_is_an_error() -> None:
+    with pytest.raises(PromptError, match="no prompt template"):
+        prompts.render("does_not_exist.md")
+
+
+def test_per_file_part_comes_last_for_prefix_caching() -> None:
+    """The paper and the plan open every analyst and coder request; the file's part follows."""
+    for name in ("analyst_file.md", "coder_file.md"):
+        needed = _variables(name)
+        a = prompts.render(name, **{**{k: FULL[k] for k in needed}, "path": "a.py"})
+        b = prompts.render(name, **{**{k: FULL[k] for k in needed}, "path": "b.py"})
+        prefix = a[: a.index("a.py")]
+        assert b.startswith(prefix)
+        assert "PAPER" in prefix and "PLAN" in prefix
