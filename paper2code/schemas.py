@@ -294,3 +294,47 @@ class CodedFile(BaseModel):
         if not v.strip():
             raise ValueError("content must be the complete file, not empty")
         return v if v.endswith("\n") else v + "\n"
+
+
+# ---------------------------------------------------------------- evaluation
+
+Component = Literal["data processing", "method", "training", "evaluation"]
+Severity = Literal["high", "medium", "low"]
+
+
+class JudgedItem(BaseModel):
+    description: str
+    severity: Severity
+    """high: breaks the method or its results; medium: changes results; low: minor, or in the
+    evaluation code."""
+    file: str | None = None
+    """Repository file concerned, if any."""
+
+
+class ComponentJudgement(BaseModel):
+    component: Component
+    found: list[str] = Field(default_factory=list)
+    """What the paper requires and the repository implements correctly."""
+    missing: list[JudgedItem] = Field(default_factory=list)
+    incorrect: list[JudgedItem] = Field(default_factory=list)
+    score: int = Field(ge=1, le=5)
+    """1 (absent or wrong) … 5 (complete and faithful)."""
+
+
+class Judgement(BaseModel):
+    """One judge sample."""
+
+    components: list[ComponentJudgement]
+    score: int = Field(ge=1, le=5)
+    """Overall correctness of the repository with respect to the paper, 1–5."""
+    summary: str
+
+    @field_validator("components")
+    @classmethod
+    def _all_components(cls, v: list[ComponentJudgement]) -> list[ComponentJudgement]:
+        names = [c.component for c in v]
+        expected = ["data processing", "method", "training", "evaluation"]
+        missing = [c for c in expected if c not in names]
+        if missing or len(names) != len(set(names)):
+            raise ValueError(f"judge each component exactly once: {', '.join(expected)}")
+        return v

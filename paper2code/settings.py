@@ -131,6 +131,19 @@ class PipelineSettings(BaseModel):
     """Stop the repair loop when the same failure signature appears this many times."""
 
 
+class EvalSettings(BaseModel):
+    """How ``paper2code eval`` judges a repository."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    samples: int = 3
+    """Independent judge samples per mode; scores are averaged and their spread reported."""
+    context_tokens: int = 128_000
+    """Context window of the judge model, in tokens; the prompt is packed to fit it."""
+    reply_reserve_tokens: int = 8_000
+    """Tokens kept free for the judge's reply."""
+
+
 class Settings(BaseSettings):
     """Root settings object; every part of paper2code reads its configuration from here."""
 
@@ -146,6 +159,8 @@ class Settings(BaseSettings):
     """Concurrency, budgets."""
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     """Docker sandbox: image, limits, pip options."""
+    eval: EvalSettings = Field(default_factory=EvalSettings)
+    """Model-judge evaluation."""
 
     def model_post_init(self, __context: object) -> None:
         if self.llm.api_key is None:

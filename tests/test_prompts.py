@@ -32,6 +32,9 @@ FULL = {
     "stdout_tail": "",
     "rejected": [],
     "history": [],
+    "files": [{"path": "main.py", "content": "print(1)"}],
+    "reference_files": [],
+    "omitted": [],
 }
 
 
