@@ -116,6 +116,7 @@ class Pipeline:
         reporter: Reporter | None = None,
         structured_output: bool = True,
         sandbox: Any | None = None,
+        call_limit: asyncio.Semaphore | None = None,
     ) -> None:
         self.settings = settings
         self.store = RunStore(out)
@@ -126,6 +127,8 @@ class Pipeline:
             validation_retries=settings.llm.validation_retries,
         )
         self.sandbox = sandbox
+        self.call_limit = call_limit
+        """Bounds model calls in flight; shared across the runs of a batch."""
         self._paper_md: str | None = None
 
     # ------------------------------------------------------------------ driver
@@ -258,8 +261,10 @@ class Pipeline:
             self.reporter.advance("plan", name)
 
         planner = Planner(self.clients("planning"), self.options)
-        with usage_context(stage="plan", agent="planner"):
-            plan = await planner.plan(self.paper_md(), done=done, on_turn=save_turn)
+        limit = self.call_limit or asyncio.Semaphore(1)
+        async with limit:
+            with usage_context(stage="plan", agent="planner"):
+                plan = await planner.plan(self.paper_md(), done=done, on_turn=save_turn)
         self.store.write_text("planning/config.yaml", plan.config.config_yaml)
         self.store.write_text("planning/class_diagram.mmd", plan.architecture.class_diagram)
         self.store.write_text("planning/sequence_diagram.mmd", plan.architecture.sequence_diagram)
@@ -293,7 +298,7 @@ class Pipeline:
                 self.reporter.advance("analyze", p, "(saved)")
         analyst = Analyst(self.clients("analysis"), self.options)
         paper_md, plan_md = self.paper_md(), self.plan_md()
-        limit = asyncio.Semaphore(max(1, self.settings.pipeline.concurrency))
+        limit = self.call_limit or asyncio.Semaphore(max(1, self.settings.pipeline.concurrency))
 
         async def one(path: str) -> None:
             fl = plan.file_logic(path)
@@ -343,7 +348,7 @@ class Pipeline:
                 self.reporter.advance("code", p, "(saved)")
         coder = Coder(self.clients("coding"), self.options)
         paper_md, plan_md = self.paper_md(), self.plan_md()
-        limit = asyncio.Semaphore(max(1, self.settings.pipeline.concurrency))
+        limit = self.call_limit or asyncio.Semaphore(max(1, self.settings.pipeline.concurrency))
         finished = {p: asyncio.Event() for p in files}
         for p in files:
             if p not in todo:
@@ -461,4 +466,3 @@ async def _gather_all(coros: Sequence[Any]) -> None:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-

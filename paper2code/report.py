@@ -1,7 +1,7 @@
 """``report.md`` for a run: what ran, what it cost, what was and was not verified.
 
-Pure rendering from ``run.json`` (and ``debug/summary.json``) through ``prompts``-free Jinja
-templates kept beside the code's other templates in ``paper2code/templates``.
+Pure rendering from ``run.json``, ``debug/summary.json`` and ``eval.json`` through the Jinja
+templates in ``paper2code/templates`` (report layouts, not prompts).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from typing import Any
 
 import jinja2
 
+from paper2code.chart import line_chart_svg
 from paper2code.runstore import RunStore
 
 
-def _env() -> jinja2.Environment:
+def _env(*, html: bool = False) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FunctionLoader(
             lambda name: resources.files("paper2code.templates").joinpath(name).read_text("utf-8")
@@ -24,7 +25,7 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=html,
     )
 
 
@@ -72,7 +73,20 @@ def render_markdown(run_dir: Path) -> str:
     return _env().get_template("report.md.j2").render(**context(run_dir))
 
 
+def render_html(run_dir: Path) -> str:
+    """A self-contained HTML report (inline CSS and SVG, no external resources)."""
+    ctx = context(run_dir)
+    ratios = [float(it.get("cumulative_ratio") or 0.0) for it in ctx["iterations"]]
+    ctx["chart"] = line_chart_svg(
+        ratios,
+        title="Changed-line ratio over repair iterations (cumulative)",
+        y_label="changed lines / generated lines",
+    )
+    return _env(html=True).get_template("report.html.j2").render(**ctx)
+
+
 def write_report(run_dir: Path) -> Path:
-    """Write ``report.md`` into the run directory and return its path."""
+    """Write ``report.md`` and ``report.html`` into the run directory; returns the Markdown path."""
     store = RunStore(run_dir)
+    store.write_text("report.html", render_html(run_dir))
     return store.write_text("report.md", render_markdown(run_dir))
