@@ -12,6 +12,7 @@ import hashlib
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,14 @@ STAGE_ARTIFACTS: dict[str, tuple[str, ...]] = {
     "debug": ("debug",),
 }
 """Folders each stage owns; ``--from-stage`` deletes these for the stage and the ones after."""
+
+
+SMOKE_WORKFLOW = "repo.generated/.github/workflows/smoke.yml"
+"""Generated repositories carry their own CI: a GitHub Actions smoke test."""
+
+
+def smoke_workflow() -> str:
+    return resources.files("paper2code.assets").joinpath("smoke.yml").read_text("utf-8")
 
 
 def flat(path: str) -> str:
@@ -341,6 +350,7 @@ class Pipeline:
         # Deterministic files first: they come from the plan, not from a model call.
         self.store.write_text("repo.generated/requirements.txt", requirements_txt(plan))
         self.store.write_text("repo.generated/config.yaml", plan.config.config_yaml)
+        self.store.write_text(SMOKE_WORKFLOW, smoke_workflow())
         todo = [p for p in files if not (gen / p).exists()]
         self.reporter.stage_start("code", len(files), f"{len(todo)} to do")
         for p in files:
