@@ -3,6 +3,8 @@ and exits with code 2. Anything that is not one of these is a bug and keeps its 
 
 from __future__ import annotations
 
+from sandbox import errors as sandbox_errors
+
 
 class Paper2CodeError(Exception):
     """Base of every error the user is meant to read and act on."""
@@ -26,6 +28,7 @@ class RunStoreError(Paper2CodeError):
     """Raised when a run directory is unusable (belongs to another paper, corrupt manifest)."""
 
 
-class BudgetExceeded(Paper2CodeError):
+class BudgetExceeded(Paper2CodeError, sandbox_errors.BudgetExceeded):
     """Raised before a model call that would exceed ``--max-cost``; the run stops cleanly and
-    can be resumed with a larger budget."""
+    can be resumed with a larger budget. (Also a ``sandbox.errors.BudgetExceeded``, so the
+    repair loop, which cannot import ``paper2code``, stops on it with status ``stopped``.)"""

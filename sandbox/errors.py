@@ -28,3 +28,14 @@ class DependencyInstallError(SandboxError):
     def __init__(self, message: str, log: str = "") -> None:
         super().__init__(message)
         self.log = log
+
+
+class SmokeCommandNotFound(SandboxError):
+    """Raised when a repository has no discoverable smoke command (see ``sandbox.smoke``); the
+    message lists what was looked for and suggests ``--command``."""
+
+
+class BudgetExceeded(Exception):
+    """Raised by a repair loop ``Fixer`` when the next model call would exceed the cost budget;
+    the loop stops with status ``stopped`` (resumable with a larger budget).
+    ``paper2code.errors.BudgetExceeded`` derives from it, so either is caught."""
