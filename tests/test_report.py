@@ -1,0 +1,181 @@
+"""report.md / report.html from a run directory, and the HTML rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from paper2code.chart import line_chart_svg
+from paper2code.report import render_html, render_markdown, verification_statement, write_report
+from paper2code.runstore import RunStore
+
+
+def make_run(root: Path, *, debug_status: str | None = "passed", with_eval: bool = True) -> Path:
+    store = RunStore(root)
+    store.write_json("paper/paper.json", {"title": "Smoothed Softmax Regression"})
+    manifest = {
+        "status": "done",
+        "input": {"paper": "paper.pdf", "sha256": "ab" * 32},
+        "settings": {"llm": {"model": "gpt-4.1-mini"}},
+        "stages": {
+            "ingest": {"status": "done", "duration_s": 0.4},
+            "plan": {"status": "done", "duration_s": 12.0},
+        },
+        "usage": {
+            "stages": {
+                "plan": {
+                    "calls": 4,
+                    "prompt_tokens": 9000,
+                    "cached_tokens": 6000,
+                    "completion_tokens": 1500,
+                    "cost_usd": 0.0123,
+                }
+            },
+            "total": {
+                "calls": 4,
+                "prompt_tokens": 9000,
+                "cached_tokens": 6000,
+                "completion_tokens": 1500,
+                "cost_usd": 0.0123,
+            },
+        },
+    }
+    if debug_status:
+        manifest["debug"] = {
+            "status": debug_status,
+            "changed_line_ratio": 0.0127,
+            "iterations": [
+                {
+                    "n": 1,
+                    "exit_code": 1,
+                    "duration_s": 0.5,
+                    "fix": "deterministic",
+                    "lines_added": 1,
+                    "lines_deleted": 0,
+                    "cumulative_ratio": 0.0042,
+                },
+                {
+                    "n": 2,
+                    "exit_code": 1,
+                    "duration_s": 0.6,
+                    "fix": "model",
+                    "lines_added": 1,
+                    "lines_deleted": 1,
+                    "cumulative_ratio": 0.0127,
+                },
+                {
+                    "n": 3,
+                    "exit_code": 0,
+                    "duration_s": 0.6,
+                    "fix": "none",
+                    "lines_added": 0,
+                    "lines_deleted": 0,
+                    "cumulative_ratio": 0.0127,
+                },
+            ],
+        }
+    store.write_json("run.json", manifest)
+    if with_eval:
+        stats = {"mean": 3.5, "std": 0.5, "samples": [3, 4]}
+        store.write_json(
+            "eval.json",
+            {
+                "reference_free": {
+                    "samples": 2,
+                    "score": stats,
+                    "components": {"method": stats},
+                    "omitted_files": ["data/big_table.py"],
+                },
+                "note": "Judge scores are a model's opinion.",
+            },
+        )
+    return root
+
+
+def test_verification_statement_never_claims_reproduction() -> None:
+    passed = verification_statement({"debug": {"status": "passed"}})
+    assert "not that it reproduces the paper" in passed
+    assert "did not pass" in verification_statement({"debug": {"status": "failed"}})
+    assert "not executed" in verification_statement({})
+
+
+def test_markdown_report_has_tables_and_statement(tmp_path: Path) -> None:
+    md = render_markdown(make_run(tmp_path))
+    assert "Smoothed Softmax Regression" in md
+    assert "not that it reproduces the paper" in md
+    assert "| plan | 4 | 9000 | 6000 | 1500 | 0.0123 |" in md
+    assert "1.270%" in md  # cumulative changed-line ratio
+    assert "data/big_table.py" in md  # what the judge did not see is named
+
+
+def test_report_without_debug_or_eval(tmp_path: Path) -> None:
+    run = make_run(tmp_path, debug_status=None, with_eval=False)
+    md = render_markdown(run)
+    assert "The repository was not executed" in md
+    assert "Not evaluated" in md
+    html = render_html(run)
+    assert "no iterations" not in html  # no chart at all without a debug section
+
+
+def test_chart_svg_has_one_point_per_iteration() -> None:
+    svg = line_chart_svg([0.0, 0.01, 0.02], title="t", y_label="y")
+    assert svg.count("<circle") == 3
+    assert "<polyline" in svg
+    assert "2.00%" in svg
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.slow
+def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail("CI=true but chromium is not installed (.ci/run installs it)")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    run = make_run(tmp_path / "run")
+    write_report(run)
+    html = run / "report.html"
+    assert "<script" not in html.read_text()  # self-contained, nothing to fetch
+    profile = tempfile.mkdtemp(prefix="p2c-chromium-")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
+    try:
+        dom = subprocess.run(
+            [browser, *flags, "--dump-dom", html.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        assert 'id="verification"' in dom.stdout
+        assert "not that it reproduces the paper" in dom.stdout
+        assert "<svg" in dom.stdout and "<polyline" in dom.stdout
+        assert dom.stdout.count("<circle") == 3
+        shot = tmp_path / "report.png"
+        subprocess.run(
+            [browser, *flags, f"--screenshot={shot}", "--window-size=1000,1600", html.as_uri()],
+            capture_output=True,
+            timeout=90,
+        )
+        assert shot.exists() and shot.stat().st_size > 10_000
+        if os.environ.get("P2C_KEEP_SCREENSHOT"):
+            shutil.copy(shot, os.environ["P2C_KEEP_SCREENSHOT"])
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
