@@ -1,0 +1,96 @@
+"""Markdown reader: ATX headings (``#``…``######``, optionally numbered), the first H1 as the
+title, ``$$`` display equations, pipe tables, figure/table captions, fenced code. Headings
+inside code fences are not headings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from paper2code.ingest.blocks import Block, Draft
+from paper2code.ingest.source import read_text
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^(```|~~~)")
+_CAPTION = re.compile(r"^\W{0,3}(figure|fig\.|table|tab\.|algorithm)\s*[A-Z]?\d+[.:]", re.I)
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+
+
+def _paragraph_block(lines: list[str]) -> Block:
+    text = "\n".join(lines).strip()
+    if all(_TABLE_ROW.match(ln) for ln in lines):
+        return Block("table", text)
+    plain = re.sub(r"^[*_]+", "", text)
+    if _CAPTION.match(plain):
+        return Block("caption", text)
+    return Block("text", text)
+
+
+def parse_markdown(text: str) -> list[Block]:
+    """Blocks of a Markdown document in order (pure)."""
+    blocks: list[Block] = []
+    para: list[str] = []
+    lines = text.replace("\r\n", "\n").split("\n")
+    seen_h1 = False
+
+    def end_paragraph() -> None:
+        if para:
+            blocks.append(_paragraph_block(para))
+            para.clear()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        fence = _FENCE.match(stripped)
+        if fence:
+            end_paragraph()
+            j = i + 1
+            while j < len(lines) and not lines[j].strip().startswith(fence.group(1)):
+                j += 1
+            blocks.append(Block("code", "\n".join(lines[i + 1 : j])))
+            i = j + 1
+            continue
+        if stripped.startswith("$$"):
+            end_paragraph()
+            rest = stripped[2:]
+            if rest.endswith("$$") and len(rest) >= 2:  # $$ x $$ on one line
+                blocks.append(Block("equation", rest[:-2].strip()))
+                i += 1
+                continue
+            body = [rest] if rest else []
+            j = i + 1
+            while j < len(lines) and "$$" not in lines[j]:
+                body.append(lines[j])
+                j += 1
+            if j < len(lines):
+                body.append(lines[j].split("$$", 1)[0])
+            blocks.append(Block("equation", "\n".join(body).strip()))
+            i = j + 1
+            continue
+        m = _HEADING.match(stripped)
+        if m and not line.startswith("    "):
+            end_paragraph()
+            level = len(m.group(1))
+            if level == 1 and not seen_h1:
+                seen_h1 = True
+                blocks.append(Block("title", m.group(2)))
+            else:
+                blocks.append(Block("heading", m.group(2), level=level))
+            i += 1
+            continue
+        if not stripped:
+            end_paragraph()
+        elif para and bool(_TABLE_ROW.match(para[-1])) != bool(_TABLE_ROW.match(line)):
+            end_paragraph()  # a table directly after text, or text directly after a table
+            para.append(line)
+        else:
+            para.append(line)
+        i += 1
+    end_paragraph()
+    return blocks
+
+
+def read_markdown(path: Path) -> Draft:
+    """Read a Markdown paper into a draft."""
+    return Draft(blocks=parse_markdown(read_text(path)))
