@@ -161,16 +161,20 @@ class Pipeline:
                 continue
             try:
                 await getattr(self, f"stage_{stage}")(paper)
+                self._save_usage()
             except BudgetExceeded as exc:
+                self._save_usage()
                 self.store.set_stage(stage, "stopped", error=str(exc))
                 self.reporter.stage_end(stage, "stopped", str(exc))
                 status, message = "stopped", str(exc)
                 break
             except (KeyboardInterrupt, asyncio.CancelledError):
+                self._save_usage()
                 self.store.set_stage(stage, "interrupted")
                 self.store.update_manifest(status="interrupted")
                 raise
             except Exception as exc:
+                self._save_usage()
                 self.store.set_stage(stage, "failed", error=f"{type(exc).__name__}: {exc}")
                 self.reporter.stage_end(stage, "failed", str(exc))
                 self.store.update_manifest(status="failed")
@@ -182,6 +186,12 @@ class Pipeline:
             stages=self.store.manifest().get("stages", {}),
             message=message,
         )
+
+    def _save_usage(self) -> None:
+        """Copy the recorder's totals (per stage and overall) into run.json."""
+        recorder = getattr(self.clients, "recorder", None)
+        if recorder is not None:
+            self.store.update_manifest(usage=recorder.summary())
 
     def _claim(self, paper: Path) -> None:
         """Tie the run directory to this paper; refuse a directory made for another one."""

@@ -64,7 +64,7 @@ class Transcript:
         if path is None:
             base = resources.files(DEMO)
             data = yaml.safe_load(base.joinpath("transcript.yaml").read_text(encoding="utf-8"))
-            files = Path(str(base.joinpath("replies", "repo")))
+            files = Path(str(base.joinpath("replies").joinpath("repo")))
         else:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
             files = Path(path).parent / "replies" / "repo"

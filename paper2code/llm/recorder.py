@@ -1,0 +1,143 @@
+"""Usage of every model call: one JSON line in ``events.jsonl`` and totals for ``run.json``.
+
+The caller says what a call is for with ``usage_context(stage=…, agent=…, file=…)``; the context
+travels with asyncio tasks (contextvars), so concurrent calls are attributed correctly. Cached
+prompt tokens (OpenAI and vLLM prefix caching) are read from the raw response that AutoGen's
+OpenAI client logs as an ``LLMCallEvent`` on ``autogen_core.EVENT_LOGGER_NAME``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from autogen_core import EVENT_LOGGER_NAME
+from autogen_core.logging import LLMCallEvent
+
+_context: contextvars.ContextVar[tuple[tuple[str, Any], ...]] = contextvars.ContextVar(
+    "paper2code_usage_context", default=()
+)
+_call: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "paper2code_current_call", default=None
+)
+
+
+@contextlib.contextmanager
+def usage_context(**fields: Any) -> Iterator[None]:
+    """Attribute the model calls made inside to ``fields`` (stage, agent, file)."""
+    token = _context.set(tuple({**dict(_context.get()), **fields}.items()))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> dict[str, Any]:
+    return dict(_context.get())
+
+
+@contextlib.contextmanager
+def capture_call() -> Iterator[dict[str, Any]]:
+    """Collect what the client logs about the call made inside (raw usage details)."""
+    slot: dict[str, Any] = {}
+    token = _call.set(slot)
+    try:
+        yield slot
+    finally:
+        _call.reset(token)
+
+
+class _EventCapture(logging.Handler):
+    """Copies the raw usage of ``LLMCallEvent``s into the slot of the call in progress."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        slot = _call.get()
+        if slot is None or not isinstance(record.msg, LLMCallEvent):
+            return
+        response = record.msg.kwargs.get("response") or {}
+        usage = response.get("usage") or {}
+        details = usage.get("prompt_tokens_details") or {}
+        slot["cached_tokens"] = int(details.get("cached_tokens") or 0)
+        slot["raw_usage"] = usage
+
+
+_handler_lock = threading.Lock()
+_handler: _EventCapture | None = None
+
+
+def install_event_capture() -> None:
+    """Attach the capture handler to AutoGen's event logger (once per process)."""
+    global _handler
+    with _handler_lock:
+        if _handler is None:
+            _handler = _EventCapture(level=logging.INFO)
+            logger = logging.getLogger(EVENT_LOGGER_NAME)
+            logger.addHandler(_handler)
+            if logger.level == logging.NOTSET or logger.level > logging.INFO:
+                logger.setLevel(logging.INFO)
+
+
+FIELDS = ("calls", "prompt_tokens", "cached_tokens", "completion_tokens", "cost_usd")
+
+
+class UsageRecorder:
+    """Appends one line per call to ``events.jsonl`` and keeps totals per stage.
+
+    Existing lines are read on start, so a resumed run's totals include what earlier attempts
+    spent."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = Path(path) if path else None
+        self._lock = threading.Lock()
+        self.events: list[dict[str, Any]] = []
+        if self.path and self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    self.events.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a line cut by a crash: ignore it, keep the rest
+
+    def record(self, **event: Any) -> dict[str, Any]:
+        entry = {"ts": round(time.time(), 3), **current_context(), **event}
+        with self._lock:
+            self.events.append(entry)
+            if self.path:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                    fh.flush()
+        return entry
+
+    @property
+    def total_cost(self) -> float:
+        return sum(float(e.get("cost_usd") or 0.0) for e in self.events)
+
+    def summary(self) -> dict[str, Any]:
+        """``{"stages": {stage: totals}, "total": totals}`` with calls, tokens and cost."""
+        stages: dict[str, dict[str, Any]] = {}
+        total = dict.fromkeys(FIELDS, 0)
+        total["cost_usd"] = 0.0
+        unpriced: set[str] = set()
+        for e in self.events:
+            s = stages.setdefault(
+                str(e.get("stage", "other")), {**dict.fromkeys(FIELDS, 0), "cost_usd": 0.0}
+            )
+            for acc in (s, total):
+                acc["calls"] += 1
+                acc["prompt_tokens"] += int(e.get("prompt_tokens") or 0)
+                acc["cached_tokens"] += int(e.get("cached_tokens") or 0)
+                acc["completion_tokens"] += int(e.get("completion_tokens") or 0)
+                acc["cost_usd"] = round(acc["cost_usd"] + float(e.get("cost_usd") or 0.0), 6)
+            if e.get("priced") is False:
+                unpriced.add(str(e.get("model")))
+        out: dict[str, Any] = {"stages": stages, "total": total}
+        if unpriced:
+            out["unpriced_models"] = sorted(unpriced)
+        return out
