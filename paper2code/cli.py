@@ -63,6 +63,469 @@ def ingest(
     )
 
 
+# ------------------------------------------------------------------------------------ sandbox
+
+
+@sandbox_app.command("build-base")
+def build_base_cmd(
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Build from a debootstrapped Debian rootfs, no pulls")
+    ] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing when the image exists")
+    ] = False,
+    base_from: Annotated[
+        str | None, typer.Option("--base-from", help="Image to start from (python:3.11-slim)")
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Tag of the base image")] = None,
+) -> None:
+    """Build the sandbox base image (Python venv, non-root user, numpy/pyyaml/pytest)."""
+    from sandbox.images import build_base, image_id
+
+    settings = Settings()
+    target = tag or settings.sandbox.base_image
+    if if_missing and image_id(target) is not None:
+        console.print(f"{target} exists", highlight=False)
+        return
+    lines: list[str] = []
+
+    def on_log(line: str) -> None:
+        lines.append(line)
+        status.update(f"building {target}: {line[:100]}")
+
+    with console.status(f"building {target}…") as status:
+        build_base(
+            settings.sandbox, offline=offline, base_from=base_from, tag=target, on_log=on_log
+        )
+    console.print(f"[green]built[/] {target}", highlight=False)
+
+
+@sandbox_app.command("cleanup")
+def cleanup_cmd() -> None:
+    """Remove containers and volumes left behind by a killed paper2code process."""
+    from sandbox.docker_sandbox import cleanup_leftovers
+
+    console.print(f"removed {cleanup_leftovers()} container(s)", highlight=False)
+
+
+# ------------------------------------------------------------------------------------ generate
+
+SandboxKind = typer.Option(
+    "--sandbox", help="Where the generated code runs: docker (default), local (subprocess), none"
+)
+
+
+def _run_pipeline(
+    settings: Settings,
+    paper: Path,
+    out: Path,
+    *,
+    stages: list[str] | None,
+    from_stage: str | None,
+    clients_override: object | None = None,
+) -> int:
+    """Run the pipeline with a live progress display; returns the exit code."""
+    import asyncio
+    import signal
+
+    from paper2code.llm import build_clients
+    from paper2code.pipeline import Pipeline
+    from paper2code.progress import RichReporter
+    from paper2code.settings import STAGES
+
+    reporter = RichReporter(console)
+    clients, structured = (
+        build_clients(settings, out) if clients_override is None else clients_override
+    )
+    pipeline = Pipeline(
+        settings, out, clients=clients, reporter=reporter, structured_output=structured
+    )
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        outcome = asyncio.run(
+            pipeline.run(paper, stages=stages or list(STAGES), from_stage=from_stage)
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        reporter.close()
+    from paper2code.report import write_report
+
+    report = write_report(out)
+    console.print(f"[bold]run[/] {outcome.status}: {out}  (report: {report})", highlight=False)
+    if outcome.message:
+        console.print(outcome.message, highlight=False)
+    return 0 if outcome.status == "done" else 1
+
+
+@app.command()
+def generate(
+    paper: Annotated[Path, typer.Argument(help="Paper: .pdf, .tex (or folder), .md")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run directory (default runs/<paper-slug>)")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model for every stage")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. vLLM/Ollama")
+    ] = None,
+    stages: Annotated[
+        str | None, typer.Option(help="Comma-separated stages to run (default: all)")
+    ] = None,
+    from_stage: Annotated[
+        str | None, typer.Option("--from-stage", help="Redo this stage and every later one")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Model calls in flight (default 4)")
+    ] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="Stop before spending more (USD)")
+    ] = None,
+    sandbox: Annotated[str | None, SandboxKind] = None,
+    max_debug_iters: Annotated[
+        int | None, typer.Option("--max-debug-iters", help="Repair iterations (default 8)")
+    ] = None,
+) -> None:
+    """Turn a paper into a repository: ingest, plan, analyze, code, then run and repair it."""
+    from paper2code.errors import ConfigError
+
+    settings = Settings()
+    if model:
+        settings.llm.model = model
+    if base_url:
+        settings.llm.base_url = base_url
+    if concurrency is not None:
+        settings.pipeline.concurrency = concurrency
+    if max_cost is not None:
+        settings.pipeline.max_cost_usd = max_cost
+    if max_debug_iters is not None:
+        settings.pipeline.max_debug_iters = max_debug_iters
+    if sandbox is not None:
+        if sandbox not in {"docker", "local", "none"}:
+            raise ConfigError(f"--sandbox {sandbox!r}: choose docker, local or none")
+        settings.sandbox.kind = sandbox  # type: ignore[assignment]
+    _require_endpoint(settings)
+    if not paper.exists():
+        from paper2code.errors import PaperError
+
+        raise PaperError(f"{paper}: no such file")
+    out = out or Path("runs") / slugify(paper.name)
+    stage_list = [s.strip() for s in stages.split(",")] if stages else None
+    code = _run_pipeline(settings, paper, out, stages=stage_list, from_stage=from_stage)
+    raise typer.Exit(code)
+
+
+# ------------------------------------------------------------------------------------ smoke / debug
+
+
+def _sandbox_settings(settings: Settings, sandbox: str | None) -> None:
+    from paper2code.errors import ConfigError
+
+    if sandbox is not None:
+        if sandbox not in {"docker", "local"}:
+            raise ConfigError(f"--sandbox {sandbox!r}: choose docker or local")
+        settings.sandbox.kind = sandbox  # type: ignore[assignment]
+    if settings.sandbox.kind == "none":
+        raise ConfigError("this command runs code: choose --sandbox docker or --sandbox local")
+
+
+@app.command()
+def smoke(
+    repo: Annotated[Path, typer.Argument(help="Repository to smoke-test (not modified)")],
+    command: Annotated[
+        str | None, typer.Option("--command", help="Command to run instead of the discovered one")
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write the result as JUnit XML here")
+    ] = None,
+    sandbox: Annotated[str | None, SandboxKind] = None,
+    timeout: Annotated[float | None, typer.Option(help="Wall-clock limit in seconds")] = None,
+) -> None:
+    """Run a repository's smoke command once in the sandbox, no repair. Exit 0 pass, 1 fail."""
+    from sandbox import atomic
+    from sandbox.factory import make_sandbox
+    from sandbox.junit import junit_xml
+    from sandbox.smoke import discover_smoke_command
+
+    if not repo.is_dir():
+        raise typer.BadParameter(f"{repo} is not a directory", param_hint="REPO")
+    settings = Settings()
+    _sandbox_settings(settings, sandbox)
+    if timeout is not None:
+        settings.sandbox.limits = settings.sandbox.limits.model_copy(update={"wall_s": timeout})
+    cmd = command or discover_smoke_command(repo).command
+    box = make_sandbox(settings.sandbox)
+    with console.status(f"preparing the {box.name} sandbox (dependencies)…"):
+        box.prepare(repo)
+    with console.status(f"running `{cmd}`…"):
+        result = box.run(repo, cmd)
+    if junit is not None:
+        atomic.write_text(junit, junit_xml(result))
+    if result.ok:
+        console.print(f"[green]passed[/] `{cmd}` in {result.duration_s:.1f}s", highlight=False)
+        raise typer.Exit(0)
+    why = (
+        "timed out"
+        if result.timed_out
+        else "out of memory"
+        if result.oom_killed
+        else f"exit code {result.exit_code}"
+    )
+    console.print(f"[red]failed[/] `{cmd}`: {why}", highlight=False)
+    tail = "\n".join(result.stderr.strip().splitlines()[-15:])
+    if tail:
+        console.print(tail, highlight=False, markup=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def debug(
+    repo: Annotated[
+        Path, typer.Argument(help="Repository to repair (the original is never modified)")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Session folder (default runs/debug-<name>)")
+    ] = None,
+    max_iters: Annotated[
+        int | None, typer.Option("--max-iters", help="Iteration budget (8)")
+    ] = None,
+    command: Annotated[
+        str | None, typer.Option("--command", help="Command to run instead of the discovered one")
+    ] = None,
+    sandbox: Annotated[str | None, SandboxKind] = None,
+    model: Annotated[str | None, typer.Option(help="Model of the debugger agent")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Model endpoint")] = None,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="Deterministic fixes only, no LLM")
+    ] = False,
+) -> None:
+    """The execute-localize-repair loop on a copy of REPO; writes iter-NN/ logs and summary.json."""
+    import asyncio
+    import shutil
+
+    from agents.base import AgentOptions
+    from agents.debugger import DebuggerFixer
+    from paper2code.progress import RichReporter
+    from sandbox.factory import make_sandbox
+    from sandbox.loop import Budget, repair
+
+    if not repo.is_dir():
+        raise typer.BadParameter(f"{repo} is not a directory", param_hint="REPO")
+    settings = Settings()
+    _sandbox_settings(settings, sandbox)
+    if model:
+        settings.llm.model = model
+    if base_url:
+        settings.llm.base_url = base_url
+    out = out or Path("runs") / f"debug-{slugify(repo.resolve().name)}"
+    work, original = out / "repo", out / "repo.generated"
+    if not work.exists():
+        for target in (original, work):
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(repo, target, ignore=shutil.ignore_patterns(".git", "__pycache__"))
+    fixer = None
+    use_model = not no_model and (settings.llm.api_key is not None or settings.llm.base_url)
+    if use_model:
+        from paper2code.llm import build_clients
+
+        clients, structured = build_clients(settings, out)
+        fixer = DebuggerFixer(
+            clients("debugging"),
+            AgentOptions(structured, settings.llm.validation_retries),
+            repo=work,
+        )
+    else:
+        console.print(
+            "no model endpoint (or --no-model): deterministic fixes only", highlight=False
+        )
+    reporter = RichReporter(console)
+    budget = Budget(
+        max_iters=max_iters or settings.pipeline.max_debug_iters,
+        repeat_limit=settings.pipeline.repeat_limit,
+        max_cost_usd=settings.pipeline.max_cost_usd,
+    )
+    box = make_sandbox(settings.sandbox)
+    reporter.stage_start("debug", budget.max_iters, f"{box.name} sandbox")
+
+    def on_event(kind: str, **info: object) -> None:
+        if kind == "iteration":
+            reporter.advance("debug", f"iter {info.get('n')}", str(info.get("note", "")))
+        elif kind == "info":
+            reporter.info(str(info.get("message", "")))
+
+    try:
+        summary = asyncio.run(
+            repair(
+                work,
+                box,
+                fixer,
+                budget,
+                out=out / "debug",
+                command=command,
+                generated=original,
+                on_event=on_event,
+            )
+        )
+    finally:
+        reporter.close()
+    reporter.stage_end(
+        "debug",
+        summary.status,
+        f"{len(summary.iterations)} iterations, changed-line ratio "
+        f"{100 * summary.changed_line_ratio:.2f}% → {out}",
+    )
+    raise typer.Exit(0 if summary.status == "passed" else 1)
+
+
+# ------------------------------------------------------------------------------------ eval / batch / demo
+
+
+@app.command("eval")
+def eval_(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory made by generate")],
+    ref: Annotated[
+        Path | None, typer.Option("--ref", help="The authors' implementation (reference-based)")
+    ] = None,
+    samples: Annotated[int | None, typer.Option(help="Judge samples per mode (default 3)")] = None,
+    judge_model: Annotated[str | None, typer.Option("--judge-model", help="Judge model")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Model endpoint")] = None,
+) -> None:
+    """Judge a generated repository (reference-free, and reference-based with --ref); eval.json."""
+    import asyncio
+
+    from paper2code.evaluate import evaluate_run
+    from paper2code.llm import build_clients
+    from paper2code.report import write_report
+
+    settings = Settings()
+    if judge_model:
+        settings.llm.judging_model = judge_model
+    if base_url:
+        settings.llm.base_url = base_url
+    _require_endpoint(settings)
+    clients, structured = build_clients(settings, run_dir)
+    with console.status("judging…"):
+        result = asyncio.run(
+            evaluate_run(
+                run_dir,
+                settings,
+                clients("judging"),
+                structured_output=structured,
+                reference=ref,
+                samples=samples,
+            )
+        )
+    for name, mode in (
+        ("reference-free", result.reference_free),
+        ("reference-based", result.reference_based),
+    ):
+        if mode is not None:
+            console.print(
+                f"{name}: {mode.score.mean:.2f} ± {mode.score.std:.2f} over {mode.samples} samples"
+                + (f"; left out: {', '.join(mode.omitted_files)}" if mode.omitted_files else ""),
+                highlight=False,
+            )
+    write_report(run_dir)
+    console.print(f"wrote {run_dir / 'eval.json'} and the report", highlight=False)
+
+
+@app.command()
+def batch(
+    papers: Annotated[list[Path], typer.Argument(help="Papers to run")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the runs and the summary")] = Path(
+        "runs/batch"
+    ),
+    jobs: Annotated[int, typer.Option("--jobs", help="Papers processed at once")] = 2,
+    model: Annotated[str | None, typer.Option(help="Model for every stage")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Model endpoint")] = None,
+    sandbox: Annotated[str | None, SandboxKind] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="Cost cap per paper (USD)")
+    ] = None,
+) -> None:
+    """Run many papers; resumes unfinished ones; writes summary.csv and summary.md."""
+    import asyncio
+
+    from paper2code.batch import run_batch
+    from paper2code.llm import build_clients
+    from paper2code.progress import RichReporter
+
+    settings = Settings()
+    if model:
+        settings.llm.model = model
+    if base_url:
+        settings.llm.base_url = base_url
+    if sandbox:
+        settings.sandbox.kind = sandbox  # type: ignore[assignment]
+    if max_cost is not None:
+        settings.pipeline.max_cost_usd = max_cost
+    _require_endpoint(settings)
+    reporter = RichReporter(console)
+    try:
+        rows = asyncio.run(
+            run_batch(
+                papers,
+                out,
+                settings,
+                jobs=jobs,
+                clients_for=lambda run_dir: build_clients(settings, run_dir),
+                slug=slugify,
+                reporter=reporter,
+            )
+        )
+    finally:
+        reporter.close()
+    failed = [r for r in rows if r.status != "done"]
+    console.print(
+        f"{len(rows) - len(failed)}/{len(rows)} finished; summary: {out / 'summary.md'}",
+        highlight=False,
+    )
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Run directory")] = Path("runs/demo"),
+    sandbox: Annotated[str | None, SandboxKind] = None,
+    fresh: Annotated[bool, typer.Option(help="Delete an earlier demo run first")] = True,
+) -> None:
+    """Every stage offline on the shipped sample paper, with SCRIPTED model replies served by a
+    local OpenAI-compatible test server; the repository runs and is repaired in the sandbox."""
+    import shutil
+
+    from paper2code.demo_run import demo_paper_pdf, demo_settings, serve_transcript
+
+    if fresh and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paper = demo_paper_pdf(out.parent / f"{out.name}-paper.pdf")
+    console.print(
+        "[bold yellow]demo:[/] the model replies are scripted (paper2code/demo/transcript.yaml), "
+        "served by a loopback OpenAI-compatible server; no real model is called.",
+        highlight=False,
+    )
+    with serve_transcript() as base_url:
+        settings = demo_settings(base_url)
+        if sandbox:
+            settings.sandbox.kind = sandbox  # type: ignore[assignment]
+        code = _run_pipeline(settings, paper, out, stages=None, from_stage=None)
+    raise typer.Exit(code)
+
+
+def _require_endpoint(settings: Settings) -> None:
+    from paper2code.errors import ConfigError
+
+    if settings.llm.api_key is None and settings.llm.base_url is None:
+        raise ConfigError(
+            "no model endpoint configured: set OPENAI_API_KEY for OpenAI, or pass --base-url "
+            "for an OpenAI-compatible server (vLLM, Ollama, llama.cpp). "
+            "`make demo` runs the whole pipeline offline with scripted replies."
+        )
+
+
 # ------------------------------------------------------------------------------------ entry
 
 

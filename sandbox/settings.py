@@ -62,6 +62,12 @@ class SandboxSettings(BaseModel):
     """Tag of the sandbox base image built by ``paper2code sandbox build-base``."""
     base_from: str = "python:3.11-slim"
     """Image the Dockerfile starts from when pulls work (``build-base`` without ``--offline``)."""
+    rootfs_image: str = "paper2code-rootfs:bookworm"
+    """Image the Dockerfile starts from with ``build-base --offline``: a debootstrapped Debian
+    root filesystem imported into Docker (built by ``sandbox/bootstrap_rootfs.sh`` if absent)."""
+    base_packages: tuple[str, ...] = ("numpy", "pyyaml", "pytest")
+    """Packages preinstalled in the base image, so most generated repositories need no network
+    to build their dependency image."""
     limits: Limits = Field(default_factory=Limits)
     """Resource limits for each run."""
     pip: PipOptions = Field(default_factory=PipOptions)
@@ -70,3 +76,8 @@ class SandboxSettings(BaseModel):
     """Limit on building one dependency image, in seconds."""
     user: str = "1000:1000"
     """Non-root uid:gid the program runs as."""
+    tmp_mb: int = 512
+    """Size of the tmpfs mounted at ``/tmp`` (also ``$HOME``), in MiB."""
+    venv_cache: Path | None = None
+    """Where ``--sandbox local`` keeps its per-requirements virtualenvs
+    (default ``~/.cache/paper2code/venvs``)."""

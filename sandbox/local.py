@@ -1,0 +1,156 @@
+"""``--sandbox local``: the sandbox contract with a subprocess, for machines without Docker.
+
+Less isolated than Docker and only used when the user asks for it. The repository is copied to a
+temporary folder; the program runs in its own session with resource limits (address space,
+processes, CPU time), is killed with its whole process group on timeout, and loses network
+access where ``unshare -rn`` works (user namespaces); where it does not, the run is marked as
+networked in its stderr header. Dependencies go into a virtualenv per requirements hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from functools import cache
+from pathlib import Path
+
+from sandbox.base import RunResult
+from sandbox.docker_sandbox import SKIP, tail_text
+from sandbox.errors import DependencyInstallError
+from sandbox.images import normalize_requirements, pip_args
+from sandbox.settings import Limits, SandboxSettings
+
+
+@cache
+def can_unshare_network() -> bool:
+    """True when ``unshare -rn`` can cut the network for a child process here."""
+    if shutil.which("unshare") is None:
+        return False
+    try:
+        return (
+            subprocess.run(["unshare", "-rn", "true"], capture_output=True, timeout=10).returncode
+            == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _limit(limits: Limits) -> None:  # runs in the child, before exec
+    mem = limits.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    cpu = int(limits.wall_s * max(1.0, limits.cpus)) + 5
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    if os.getuid() != 0:  # RLIMIT_NPROC does not bind root
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.pids, limits.pids))
+
+
+class LocalSandbox:
+    name = "local"
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.settings = settings
+        self.cache = settings.venv_cache or Path.home() / ".cache" / "paper2code" / "venvs"
+        self.python: str = sys.executable
+        self.builds = 0
+
+    def prepare(self, repo: Path) -> str:
+        req = Path(repo) / "requirements.txt"
+        lines = normalize_requirements(req.read_text("utf-8")) if req.is_file() else []
+        digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+        target = self.cache / digest
+        python = target / "bin" / "python"
+        if not (target / ".ready").exists():
+            if target.exists():
+                shutil.rmtree(target)
+            venv.EnvBuilder(with_pip=True, clear=True).create(target)
+            if lines:
+                pip = self.settings.pip
+                cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
+                cmd += pip_args(pip, wheelhouse=None)
+                for folder in pip.find_links:
+                    cmd += ["--find-links", str(folder)]
+                if pip.ca_bundle:
+                    cmd += ["--cert", str(pip.ca_bundle)]
+                reqs = target / "requirements.txt"
+                reqs.write_text("\n".join(lines) + "\n")
+                proc = subprocess.run(
+                    [*cmd, "-r", str(reqs)],
+                    capture_output=True,
+                    text=True,
+                    timeout=self.settings.build_timeout_s,
+                )
+                if proc.returncode != 0:
+                    shutil.rmtree(target, ignore_errors=True)
+                    raise DependencyInstallError(
+                        "pip could not install the repository's requirements.txt",
+                        log=(proc.stdout + proc.stderr)[-6000:],
+                    )
+            (target / ".ready").write_text("ok\n")
+            self.builds += 1
+        self.python = str(python)
+        return str(target)
+
+    def run(self, repo: Path, command: str, *, limits: Limits | None = None) -> RunResult:
+        limits = limits or self.settings.limits
+        with tempfile.TemporaryDirectory(prefix="p2c-local-") as tmp:
+            work = Path(tmp) / "workspace"
+            shutil.copytree(repo, work, ignore=shutil.ignore_patterns(*SKIP), symlinks=True)
+            env = {
+                "PATH": f"{Path(self.python).parent}:/usr/local/bin:/usr/bin:/bin",
+                "HOME": tmp,
+                "TMPDIR": tmp,
+                "MPLBACKEND": "Agg",
+                "PYTHONUNBUFFERED": "1",
+                "LANG": "C.UTF-8",
+            }
+            argv = ["/bin/sh", "-c", command]
+            header = ""
+            if not limits.network:
+                if can_unshare_network():
+                    argv = ["unshare", "-rn", *argv]
+                else:
+                    header = "[paper2code: network could not be cut on this machine]\n"
+            started = time.monotonic()
+            proc = subprocess.Popen(
+                argv,
+                cwd=work,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=lambda: _limit(limits),
+            )
+            timed_out = False
+            try:
+                out, err = proc.communicate(timeout=limits.wall_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                os.killpg(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate()
+            except BaseException:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise
+            duration = time.monotonic() - started
+        stdout, t1 = tail_text(out, limits.output_bytes)
+        stderr, t2 = tail_text(err, limits.output_bytes)
+        oom = proc.returncode != 0 and "MemoryError" in stderr
+        return RunResult(
+            command=command,
+            exit_code=None if timed_out else proc.returncode,
+            timed_out=timed_out,
+            oom_killed=oom,
+            duration_s=round(duration, 3),
+            stdout=stdout,
+            stderr=header + stderr,
+            truncated=t1 or t2,
+            sandbox="local",
+        )
