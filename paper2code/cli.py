@@ -532,7 +532,9 @@ def _require_endpoint(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code != 0:  # typer.Exit(n) is returned, not raised, here
+            sys.exit(code)
     except (Paper2CodeError, SandboxError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
