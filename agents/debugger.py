@@ -50,9 +50,10 @@ def _inside(repo: Path, path: str) -> Path | None:
 
 
 def read_file_tool(repo: Path) -> FunctionTool:
-    """``read_file(path, start_line, end_line)``: numbered lines of a repository file."""
+    """``read_file(path, start_line, end_line)``: numbered lines of a repository file (every
+    parameter required, as strict tools demand)."""
 
-    def read_file(path: str, start_line: int = 1, end_line: int = 200) -> str:
+    def read_file(path: str, start_line: int, end_line: int) -> str:
         target = _inside(repo, path)
         if target is None:
             return f"refused: {path} is outside the repository"
@@ -64,7 +65,11 @@ def read_file_tool(repo: Path) -> FunctionTool:
         body = "\n".join(f"{i:5d}  {lines[i - 1]}" for i in range(start, end + 1))
         return f"{path} (lines {start}-{end} of {len(lines)})\n{body}"
 
-    return FunctionTool(read_file, description="Read numbered lines of a file of the repository.")
+    return FunctionTool(
+        read_file,
+        description="Read lines start_line..end_line (1-based, inclusive) of a repository file.",
+        strict=True,  # OpenAI's structured-output parsing accepts strict tools only
+    )
 
 
 def search_repo_tool(repo: Path) -> FunctionTool:
@@ -90,7 +95,9 @@ def search_repo_tool(repo: Path) -> FunctionTool:
         return "\n".join(hits) or "no matches"
 
     return FunctionTool(
-        search_repo, description="Search the repository's text files with a regular expression."
+        search_repo,
+        description="Search the repository's text files with a regular expression.",
+        strict=True,
     )
 
 

@@ -496,19 +496,18 @@ def demo(
     local OpenAI-compatible test server; the repository runs and is repaired in the sandbox."""
     import shutil
 
-    from paper2code.demo_run import demo_paper_pdf, demo_settings, serve_transcript
+    from paper2code.demo_run import demo_paper, demo_settings, serve_transcript
 
     if fresh and out.exists():
         shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paper = demo_paper_pdf(out.parent / f"{out.name}-paper.pdf")
+    paper = demo_paper(out.parent / f"{out.name}-paper.md")
     console.print(
         "[bold yellow]demo:[/] the model replies are scripted (paper2code/demo/transcript.yaml), "
         "served by a loopback OpenAI-compatible server; no real model is called.",
         highlight=False,
     )
-    with serve_transcript() as base_url:
-        settings = demo_settings(base_url)
+    with serve_transcript() as server:
+        settings = demo_settings(server.base_url)
         if sandbox:
             settings.sandbox.kind = sandbox  # type: ignore[assignment]
         code = _run_pipeline(settings, paper, out, stages=None, from_stage=None)
@@ -543,12 +542,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors come through here in standalone_mode=False
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+    except Exception as exc:
+        # Usage errors (bad option, missing argument) arrive here in standalone_mode=False; typer
+        # vendors click, so they are recognized by their interface, not a private class.
+        if callable(getattr(exc, "show", None)) and isinstance(
+            getattr(exc, "exit_code", None), int
+        ):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if type(exc).__name__ == "Abort":
             sys.exit(130)
         raise

@@ -449,15 +449,18 @@ class Pipeline:
             elif kind == "info":
                 self.reporter.info(str(info.get("message", "")))
 
-        summary = await repair(
-            self.store.path("repo"),
-            sandbox,
-            fixer,
-            budget,
-            out=self.store.path("debug"),
-            generated=self.store.path("repo.generated"),
-            on_event=on_event,
-        )
+        from paper2code.llm import usage_context
+
+        with usage_context(stage="debug", agent="debugger"):
+            summary = await repair(
+                self.store.path("repo"),
+                sandbox,
+                fixer,
+                budget,
+                out=self.store.path("debug"),
+                generated=self.store.path("repo.generated"),
+                on_event=on_event,
+            )
         data = summary.model_dump(mode="json")
         self.store.set_stage(
             "debug",

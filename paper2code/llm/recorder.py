@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,11 @@ _handler: _EventCapture | None = None
 def install_event_capture() -> None:
     """Attach the capture handler to AutoGen's event logger (once per process)."""
     global _handler
+    # AutoGen logs the parsed structured response through pydantic's serializer, which warns
+    # that ``parsed`` holds our model instead of None; harmless noise on every structured call.
+    warnings.filterwarnings(
+        "ignore", message="Pydantic serializer warnings", category=UserWarning, module="pydantic.main"
+    )
     with _handler_lock:
         if _handler is None:
             _handler = _EventCapture(level=logging.INFO)

@@ -1,0 +1,269 @@
+"""A loopback OpenAI-compatible HTTP server for tests, benchmarks and ``make demo``.
+
+``POST /v1/chat/completions`` answers with a responder (by default the demo transcript), with
+``usage`` including ``prompt_tokens_details.cached_tokens`` computed as the longest token
+prefix the prompt shares with any earlier request (how OpenAI and vLLM prefix caching behave).
+``GET /v1/models`` lists the served model. Optional simulated latency (time to first token plus
+tokens per second) and a queue of injected faults: ``429`` (with retry headers), ``500``,
+``timeout`` (the reply comes after the client gave up), ``malformed`` (a 200 whose body is not
+JSON) and ``truncated`` (a 200 whose JSON is cut off). Non-streaming only: paper2code's agents
+do not stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from paper2code.testing.transcript import NoRuleMatched, ScriptedReply, Transcript
+from paper2code.tokens import _encoding, count_tokens
+
+Responder = Callable[[list[dict[str, Any]]], ScriptedReply]
+FAULTS = ("429", "500", "timeout", "malformed", "truncated")
+
+
+def prompt_tokens_of(messages: list[dict[str, Any]]) -> list[int]:
+    """The prompt as token ids (role and content of each message, in order)."""
+    text = "".join(
+        f"<|{m.get('role')}|>{json.dumps(m.get('content'), ensure_ascii=False)}"
+        f"{json.dumps(m.get('tool_calls'), ensure_ascii=False) if m.get('tool_calls') else ''}"
+        for m in messages
+    )
+    enc = _encoding()
+    if enc is None:
+        return list(text.encode("utf-8"))
+    return list(enc.encode_ordinary(text))
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class LoopbackServer:
+    """Run with ``with LoopbackServer(...) as server: server.base_url``."""
+
+    def __init__(
+        self,
+        responder: Responder | Transcript | None = None,
+        *,
+        model: str = "loopback-model",
+        ttft_s: float = 0.0,
+        tokens_per_s: float | None = None,
+        timeout_sleep_s: float = 3.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if responder is None:
+            responder = Transcript.load()
+        self.responder: Responder = (
+            responder.respond if isinstance(responder, Transcript) else responder
+        )
+        self.model = model
+        self.ttft_s = ttft_s
+        self.tokens_per_s = tokens_per_s
+        self.timeout_sleep_s = timeout_sleep_s
+        self.faults: deque[str] = deque()
+        self.requests: list[dict[str, Any]] = []
+        """Every chat request body received (faulted ones included)."""
+        self.answered = 0
+        """Chat requests answered with a valid completion."""
+        self.faults_served: list[str] = []
+        self.prompt_tokens_total = 0
+        self.cached_tokens_total = 0
+        self._prompts: list[list[int]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> LoopbackServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def inject(self, *faults: str) -> None:
+        """Queue faults; each is served to one upcoming chat request, in order."""
+        for f in faults:
+            if f not in FAULTS:
+                raise ValueError(f"unknown fault {f!r}; faults: {', '.join(FAULTS)}")
+            self.faults.append(f)
+
+    # ------------------------------------------------------------------ answering
+    def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The chat completion for a request body (no faults, no latency)."""
+        messages = body.get("messages", [])
+        reply = self.responder(messages)
+        tokens = prompt_tokens_of(messages)
+        with self._lock:
+            cached = max((common_prefix(tokens, p) for p in self._prompts), default=0)
+            self._prompts.append(tokens)
+            self.prompt_tokens_total += len(tokens)
+            self.cached_tokens_total += cached
+            self.answered += 1
+            n = self.answered
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        finish = "stop"
+        completion_text = reply.content or ""
+        if reply.tool_calls:
+            message["content"] = None
+            message["tool_calls"] = [
+                {
+                    "id": f"call_{n}_{i}",
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": c["arguments"]},
+                }
+                for i, c in enumerate(reply.tool_calls)
+            ]
+            finish = "tool_calls"
+            completion_text = json.dumps(reply.tool_calls)
+        completion = count_tokens(completion_text)
+        return {
+            "id": f"chatcmpl-loopback-{n}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", self.model),
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
+            ],
+            "usage": {
+                "prompt_tokens": len(tokens),
+                "completion_tokens": completion,
+                "total_tokens": len(tokens) + completion,
+                "prompt_tokens_details": {"cached_tokens": cached},
+            },
+        }
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def _send(
+                self, status: int, body: bytes, headers: dict[str, str] | None = None
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                # the client may have given up (a timeout test): nothing to do then
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body)
+
+            def _error(self, status: int, message: str, kind: str) -> None:
+                body = json.dumps({"error": {"message": message, "type": kind, "code": status}})
+                self._send(status, body.encode())
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    data = {
+                        "object": "list",
+                        "data": [{"id": server.model, "object": "model", "owned_by": "loopback"}],
+                    }
+                    self._send(200, json.dumps(data).encode())
+                else:
+                    self._error(404, f"no route {self.path}", "not_found")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    self._error(404, f"no route {self.path}", "not_found")
+                    return
+                try:
+                    body = json.loads(raw)
+                except json.JSONDecodeError:
+                    self._error(400, "request body is not JSON", "invalid_request_error")
+                    return
+                with server._lock:
+                    server.requests.append(body)
+                    fault = server.faults.popleft() if server.faults else None
+                    if fault:
+                        server.faults_served.append(fault)
+                if fault == "429":
+                    self.send_response(429)
+                    payload = b'{"error": {"message": "rate limited (injected)", "type": "rate_limit_error"}}'
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.send_header("Retry-After", "0")
+                    self.send_header("retry-after-ms", "20")
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if fault == "500":
+                    self._error(500, "internal error (injected)", "server_error")
+                    return
+                if fault == "timeout":
+                    time.sleep(server.timeout_sleep_s)
+                try:
+                    completion = server.complete(body)
+                except NoRuleMatched as exc:
+                    self._error(400, str(exc), "invalid_request_error")
+                    return
+                if server.ttft_s or server.tokens_per_s:
+                    n = completion["usage"]["completion_tokens"]
+                    delay = server.ttft_s + (
+                        n / server.tokens_per_s if server.tokens_per_s else 0.0
+                    )
+                    time.sleep(delay)
+                data = json.dumps(completion).encode()
+                if fault == "malformed":
+                    data = b"<html>502 Bad Gateway (injected)</html>"
+                elif fault == "truncated":
+                    data = data[: len(data) // 2]
+                self._send(200, data)
+
+        return Handler
+
+
+def main() -> None:  # pragma: no cover - manual use
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description="Serve a transcript as an OpenAI-compatible API")
+    parser.add_argument("--transcript", type=Path, default=None)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    server = LoopbackServer(Transcript.load(args.transcript), port=args.port)
+    print(f"serving on {server.base_url}")
+    server.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
