@@ -49,7 +49,7 @@ def known_model_info(model: str) -> ModelInfo | None:
 
     try:
         return get_info(model)
-    except KeyError:
+    except (KeyError, ValueError):  # 0.7.5 raises ValueError("model_info is required …")
         return None
 
 
