@@ -1,0 +1,126 @@
+"""Role agents driven by the scripted client: the planner's four turns and their resume, and the
+validation-error retry every structured reply gets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.base import AgentOptions
+from agents.coder import Coder, file_kind
+from agents.planner import Planner, reconcile
+from paper2code.errors import ModelError
+from paper2code.schemas import ArchitectureDesign, CodedFile, FileLogic, LogicDesign, PlannedFile
+from paper2code.testing.scripted_client import ScriptedChatCompletionClient
+from paper2code.testing.transcript import ScriptedReply, Transcript
+
+PAPER = "# A paper\n\n## 1 Method\n\nWe do things.\n"
+
+
+@pytest.mark.parametrize("structured", [True, False])
+async def test_planner_four_turns_in_one_conversation(structured: bool) -> None:
+    client = ScriptedChatCompletionClient(Transcript.load(), structured_output=structured)
+    saved: dict[str, str] = {}
+    plan = await Planner(client, AgentOptions(structured)).plan(
+        PAPER, on_turn=lambda name, value, raw: saved.__setitem__(name, raw)
+    )
+    assert list(saved) == ["overall", "architecture", "logic", "config"]
+    assert plan.logic.task_list == ["data.py", "model.py", "evaluate.py", "train.py", "main.py"]
+    assert "smoke" in plan.config.config_yaml
+    # one conversation: the fourth request carries the three earlier turns and the paper once
+    last = client.requests[-1]
+    assert sum(m["role"] == "assistant" for m in last) == 3
+    assert sum(PAPER.strip() in (m["content"] or "") for m in last) == 1
+
+
+async def test_planner_resume_replays_saved_turns_without_calls() -> None:
+    client = ScriptedChatCompletionClient(Transcript.load())
+    saved: dict[str, str] = {}
+    await Planner(client, AgentOptions(True)).plan(
+        PAPER, on_turn=lambda n, v, raw: saved.__setitem__(n, raw)
+    )
+    first_requests = list(client.requests)
+    resumed = ScriptedChatCompletionClient(Transcript.load())
+    partial = {k: saved[k] for k in ("overall", "architecture")}
+    await Planner(resumed, AgentOptions(True)).plan(PAPER, done=partial)
+    assert len(resumed.requests) == 2  # only logic and config are asked
+    # and the resumed conversation is byte-identical to the original one (cache-friendly)
+    assert resumed.requests[0] == first_requests[2]
+
+
+async def test_stale_saved_turn_is_asked_again() -> None:
+    client = ScriptedChatCompletionClient(Transcript.load())
+    await Planner(client, AgentOptions(True)).plan(PAPER, done={"overall": '{"not": "a plan"}'})
+    assert len(client.requests) == 4
+
+
+async def test_invalid_reply_goes_back_with_the_validation_error() -> None:
+    replies = [
+        ScriptedReply(content='{"path": "model.py"}'),  # content missing
+        ScriptedReply(content='```json\n{"path": "model.py", "content": "x = 1"}\n```'),
+    ]
+    client = ScriptedChatCompletionClient(lambda messages: replies.pop(0), structured_output=False)
+    reply = await Coder(client, AgentOptions(False)).write(
+        paper_md=PAPER, plan_md="plan", config_yaml="a: 1", path="model.py"
+    )
+    assert reply.value == CodedFile(path="model.py", content="x = 1\n")
+    assert reply.attempts == 2
+    feedback = client.requests[1][-1]["content"]
+    assert "does not validate as CodedFile" in feedback and "content" in feedback
+
+
+async def test_reply_that_never_validates_is_a_model_error() -> None:
+    client = ScriptedChatCompletionClient(
+        lambda m: ScriptedReply(content="I cannot do that."), structured_output=False
+    )
+    with pytest.raises(ModelError, match="did not validate as CodedFile after 3 attempts"):
+        await Coder(client, AgentOptions(False, validation_retries=2)).write(
+            paper_md=PAPER, plan_md="p", config_yaml="a: 1", path="x.py"
+        )
+    assert len(client.requests) == 3
+
+
+async def test_structured_mode_validation_failure_is_retried_too() -> None:
+    replies = [
+        ScriptedReply(content=json.dumps({"path": "a.py", "content": ""})),  # empty content
+        ScriptedReply(content=json.dumps({"path": "a.py", "content": "print(1)"})),
+    ]
+    client = ScriptedChatCompletionClient(lambda m: replies.pop(0), structured_output=True)
+    reply = await Coder(client, AgentOptions(True)).write(
+        paper_md=PAPER, plan_md="p", config_yaml="a: 1", path="a.py"
+    )
+    assert reply.value.content == "print(1)\n" and reply.attempts == 2
+
+
+def test_reconcile_task_list_with_architecture() -> None:
+    arch = ArchitectureDesign(
+        implementation_approach="x",
+        files=[
+            PlannedFile(path="main.py", purpose="entry"),
+            PlannedFile(path="model.py", purpose="m"),
+        ],
+        class_diagram="classDiagram",
+        sequence_diagram="sequenceDiagram",
+    )
+    logic = LogicDesign(
+        required_packages=["numpy"],
+        logic_analysis=[
+            FileLogic(path="extra.py", description="d"),
+            FileLogic(path="main.py", description="e", depends_on=["extra.py"]),
+        ],
+        task_list=["extra.py", "main.py"],
+        shared_knowledge="",
+    )
+    fixed = reconcile(arch, logic)
+    assert fixed.task_list == ["main.py", "model.py"]
+    assert {fl.path for fl in fixed.logic_analysis} == {"main.py", "model.py"}
+    assert fixed.logic_analysis[0].depends_on == []
+
+
+def test_file_kinds_pick_prompt_variants() -> None:
+    assert file_kind("src/model.py") == "python"
+    assert file_kind("tests/test_smoke.py") == "test"
+    assert file_kind("reproduce.sh") == "shell"
+    assert file_kind("README.md") == "readme"
+    assert file_kind("configs/base.yaml") == "other"
