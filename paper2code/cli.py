@@ -533,6 +533,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code != 0:  # typer.Exit(n) is returned, not raised, here
+            if code == 130:  # typer turns Ctrl-C (and our SIGTERM handler) into Exit(130)
+                console.print("[yellow]interrupted[/]: finished artifacts are kept; rerun to resume")
             sys.exit(code)
     except (Paper2CodeError, SandboxError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
@@ -550,6 +552,7 @@ def main(argv: list[str] | None = None) -> None:
         ):
             exc.show()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-        if type(exc).__name__ == "Abort":
+        if type(exc).__name__ == "Abort":  # click turns Ctrl-C into Abort
+            console.print("[yellow]interrupted[/]: finished artifacts are kept; rerun to resume")
             sys.exit(130)
         raise
