@@ -534,7 +534,9 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code != 0:  # typer.Exit(n) is returned, not raised, here
             if code == 130:  # typer turns Ctrl-C (and our SIGTERM handler) into Exit(130)
-                console.print("[yellow]interrupted[/]: finished artifacts are kept; rerun to resume")
+                console.print(
+                    "[yellow]interrupted[/]: finished artifacts are kept; rerun to resume"
+                )
             sys.exit(code)
     except (Paper2CodeError, SandboxError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

@@ -79,7 +79,10 @@ def install_event_capture() -> None:
     # AutoGen logs the parsed structured response through pydantic's serializer, which warns
     # that ``parsed`` holds our model instead of None; harmless noise on every structured call.
     warnings.filterwarnings(
-        "ignore", message="Pydantic serializer warnings", category=UserWarning, module="pydantic.main"
+        "ignore",
+        message="Pydantic serializer warnings",
+        category=UserWarning,
+        module="pydantic.main",
     )
     with _handler_lock:
         if _handler is None:
