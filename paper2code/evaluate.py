@@ -25,7 +25,9 @@ from paper2code.tokens import count_tokens
 
 TEXT_SUFFIXES = {".py", ".sh", ".md", ".yaml", ".yml", ".txt", ".toml", ".cfg", ".json", ".ini"}
 SKIP_DIRS = {".git", "__pycache__", ".venv", "venv", "node_modules", ".pytest_cache"}
-MAX_FILE_BYTES = 400_000
+MAX_FILE_BYTES = 5_000_000
+"""Larger files are not read at all (generated data, not code); smaller ones are ranked and
+packed, and whatever does not fit is named in the report."""
 
 
 def read_repo(root: Path) -> list[RepoFile]:

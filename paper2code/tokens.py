@@ -29,6 +29,11 @@ def is_exact() -> bool:
     return _encoding() is not None
 
 
+CHUNK_CHARS = 50_000
+"""bpe-openai refuses inputs over 200,000 tokens at once: long texts are counted in chunks cut
+at line ends (a cut can shift a count by a token or two, never more)."""
+
+
 def count_tokens(text: str) -> int:
     """Number of o200k tokens in ``text`` (an estimate of len/4 if the tokenizer is missing)."""
     if not text:
@@ -36,4 +41,13 @@ def count_tokens(text: str) -> int:
     enc = _encoding()
     if enc is None:
         return max(1, len(text) // 4)
-    return len(enc.encode_ordinary(text))
+    total = 0
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + CHUNK_CHARS)
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            end = cut + 1 if cut > start else end
+        total += len(enc.encode_ordinary(text[start:end]))
+        start = end
+    return total
