@@ -58,7 +58,7 @@ class Analyst:
         agent = make_agent(
             "analyst",
             self.client,
-            prompts.render("analyst_system.md"),
+            prompts.render("system.md"),
             FileAnalysis,
             self.options,
             context=context,

@@ -86,7 +86,7 @@ class Coder:
         agent = make_agent(
             "coder",
             self.client,
-            prompts.render("coder_system.md"),
+            prompts.render("system.md"),
             CodedFile,
             self.options,
             context=context,

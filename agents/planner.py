@@ -82,7 +82,7 @@ class Planner:
         """Plan the repository for ``paper_md``. ``done`` maps turn names to raw replies saved
         by an earlier run; those turns are replayed, not asked again."""
         done = dict(done or {})
-        system = prompts.render("planner_system.md")
+        system = prompts.render("system.md")
         context = new_context()
         results: dict[str, BaseModel] = {}
         replaying = True

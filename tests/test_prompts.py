@@ -64,6 +64,24 @@ def test_unknown_template_is_an_error() -> None:
         prompts.render("does_not_exist.md")
 
 
+def test_every_stage_shares_the_system_message_and_paper_prefix() -> None:
+    """Planner, analyst and coder requests open with the same bytes: the shared system message,
+    then the paper; analyst and coder also share the plan and config after it."""
+    turn1 = prompts.render("planner_overall.md", paper="PAPER", schema="{}")
+    analyst = prompts.render(
+        "analyst_file.md", **{k: FULL[k] for k in _variables("analyst_file.md")}
+    )
+    coder = prompts.render("coder_file.md", **{k: FULL[k] for k in _variables("coder_file.md")})
+    paper_block = "<paper>\nPAPER\n</paper>\n"
+    assert (
+        turn1.startswith(paper_block)
+        and analyst.startswith(paper_block)
+        and coder.startswith(paper_block)
+    )
+    context = analyst[: analyst.index("<config_yaml>")]
+    assert coder.startswith(context)
+
+
 def test_per_file_part_comes_last_for_prefix_caching() -> None:
     """The paper and the plan open every analyst and coder request; the file's part follows."""
     for name in ("analyst_file.md", "coder_file.md"):

@@ -1,20 +1,42 @@
 """The one place model clients are built: an AutoGen ``OpenAIChatCompletionClient`` (or the
 Azure one) per role, from settings, wrapped with an on-disk response cache and a recorder.
 
-``build_clients(settings, run_dir)`` returns a provider (role → client) and whether the
-endpoint takes JSON-schema structured output. Each client:
+Two entry points:
+
+- ``make_client(llm, role, cache_dir=…, recorder=…, budget=…)`` builds one client for the
+  model of ``role`` (``planning``, ``analysis``, ``coding``, ``debugging``, ``judging``);
+- ``build_clients(settings, run_dir)`` returns a provider (role → client, one client per model,
+  sharing the run's ``events.jsonl`` recorder and cost budget) and whether every pipeline role's
+  model takes JSON-schema structured output.
+
+Each client (a ``RecordingClient`` around AutoGen's):
 
 - retries 429/5xx/timeouts (the openai client's own exponential back-off, ``max_retries``);
-- turns what still fails into ``ModelError`` with the endpoint and model named;
-- checks the cost budget before each call (``BudgetExceeded``);
-- records the call in ``events.jsonl`` (stage, agent, file from ``usage_context``).
+- turns what still fails, and a 200 whose body is not JSON, into ``ModelError`` with the endpoint
+  and model named (``model_errors``);
+- reserves the estimated cost of the call in the budget before making it (``BudgetExceeded``);
+- records the call in ``events.jsonl`` (stage, agent, file from ``usage_context``), streamed calls
+  included;
+- asks for JSON mode when the endpoint has no JSON-schema output and the caller asked for
+  neither tools nor a response format (what ``AssistantAgent`` without ``output_content_type``
+  sends);
+- counts tokens offline (AutoGen's ``count_tokens`` would download a tiktoken file).
+
+Unknown model names (vLLM, Ollama, llama.cpp) get ``LLMSettings.model_info`` or a conservative
+default (JSON mode and tools, no JSON schema); AutoGen itself refuses them without one.
+The response cache is AutoGen's ``ChatCompletionCache`` on a ``DiskCacheStore``. Its key covers
+the messages, tools, response format and extra arguments but not the model, so every
+(endpoint, model) pair gets its own cache folder (``cache_namespace``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +61,9 @@ from paper2code.tokens import count_tokens
 
 EXPECTED_OUTPUT_TOKENS = 2_000
 """Completion size assumed when estimating a call's cost before it is made."""
+
+DEFAULT_CONTEXT_TOKENS = 128_000
+"""Context window assumed for models AutoGen has no token limit for (``remaining_tokens``)."""
 
 PIPELINE_ROLES = ("planning", "analysis", "coding", "debugging")
 
@@ -128,9 +153,13 @@ def openai_client(llm: LLMSettings, model: str) -> ChatCompletionClient:
 
 
 def cache_namespace(base_url: str | None, model: str) -> str:
-    """AutoGen's cache key ignores the model name: one cache folder per endpoint and model."""
+    """AutoGen's cache key ignores the model name: one cache folder per endpoint and model.
+
+    A readable prefix (for people browsing the folder) plus a hash of the exact pair, so two
+    pairs that read the same once sanitized or shortened never share a folder."""
     raw = f"{base_url or 'openai'}--{model}"
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", raw)[:120]
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
+    return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', raw)[:80]}-{digest}"
 
 
 def cached(
@@ -155,6 +184,46 @@ def _message_text(messages: Sequence[LLMMessage]) -> str:
     return "\n".join(parts)
 
 
+def _tools_text(tools: Sequence[Tool | ToolSchema]) -> str:
+    schemas = [t.schema if isinstance(t, Tool) else t for t in tools]
+    return json.dumps(schemas, sort_keys=True, default=str) if schemas else ""
+
+
+@contextlib.contextmanager
+def model_errors(model: str, base_url: str | None) -> Iterator[None]:
+    """Translate what the openai client raises once it has given up into ``ModelError``.
+
+    Content problems (a reply that does not validate) are not translated: the structured-output
+    layer feeds them back to the model."""
+    where = base_url or "api.openai.com"
+    try:
+        yield
+    except openai.APITimeoutError as exc:
+        raise ModelError(
+            f"{model} at {where} timed out after retries; raise PAPER2CODE_LLM__TIMEOUT_S "
+            f"or check the server"
+        ) from exc
+    except openai.APIConnectionError as exc:
+        raise ModelError(f"cannot reach {where}: {exc}; is the server up?") from exc
+    except openai.AuthenticationError as exc:
+        raise ModelError(
+            f"the endpoint refused the API key ({exc.status_code}); check OPENAI_API_KEY"
+        ) from exc
+    except openai.NotFoundError as exc:
+        raise ModelError(f"model {model!r} not found at {where}: {exc}") from exc
+    except openai.APIStatusError as exc:
+        raise ModelError(
+            f"{model}: the endpoint answered {exc.status_code} after retries: {exc}"
+        ) from exc
+    except openai.APIError as exc:
+        raise ModelError(f"{model}: {type(exc).__name__}: {exc}") from exc
+    except json.JSONDecodeError as exc:  # the openai client parses the body without wrapping
+        raise ModelError(
+            f"{model} at {where} answered with a body that is not JSON ({exc.msg}); is the base "
+            f"URL an OpenAI-compatible /v1 endpoint, and did a proxy cut the reply?"
+        ) from exc
+
+
 class RecordingClient(ChatCompletionClient):
     """Budget check, error translation and usage recording around an AutoGen client."""
 
@@ -168,6 +237,7 @@ class RecordingClient(ChatCompletionClient):
         recorder: UsageRecorder,
         budget: CostBudget,
         json_mode: bool = False,
+        expected_output_tokens: int = EXPECTED_OUTPUT_TOKENS,
     ) -> None:
         self.inner = inner
         self.model = model
@@ -176,7 +246,52 @@ class RecordingClient(ChatCompletionClient):
         self.recorder = recorder
         self.budget = budget
         self.json_mode = json_mode
+        self.expected_output_tokens = expected_output_tokens
         install_event_capture()
+
+    def _json_output(
+        self,
+        json_output: bool | type[BaseModel] | None,
+        tools: Sequence[Tool | ToolSchema],
+        extra_create_args: Mapping[str, Any],
+    ) -> bool | type[BaseModel] | None:
+        if (
+            json_output is None
+            and self.json_mode
+            and not tools
+            and "response_format" not in extra_create_args
+        ):
+            return True  # JSON mode where the endpoint lacks JSON-schema output
+        return json_output
+
+    def estimate_usd(
+        self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema] = ()
+    ) -> float:
+        """Cost of a call before it is made: the prompt counted offline, the reply guessed."""
+        prompt = count_tokens(_message_text(messages)) + count_tokens(_tools_text(tools))
+        return self.price.cost(prompt, self.expected_output_tokens)
+
+    def _record(
+        self, result: CreateResult, latency: float, slot: dict[str, Any], *, stream: bool = False
+    ) -> None:
+        hit = bool(getattr(result, "cached", False))
+        prompt = int(result.usage.prompt_tokens)
+        completion = int(result.usage.completion_tokens)
+        cached_tokens = 0 if hit else int(slot.get("cached_tokens", 0))
+        cost = 0.0 if hit else self.price.cost(prompt, completion, cached_tokens)
+        self.budget.add(cost)
+        extra = {"stream": True} if stream else {}
+        self.recorder.record(
+            model=self.model,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cached_tokens=cached_tokens,
+            latency_s=round(latency, 3),
+            cost_usd=round(cost, 6),
+            priced=self.price.priced,
+            cache_hit=hit,
+            **extra,
+        )
 
     async def create(
         self,
@@ -188,13 +303,10 @@ class RecordingClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
-        if json_output is None and self.json_mode and not tools:
-            json_output = True  # JSON mode where the endpoint lacks JSON-schema output
-        estimate = self.price.cost(count_tokens(_message_text(messages)), EXPECTED_OUTPUT_TOKENS)
-        self.budget.check(estimate)
-        t0 = time.monotonic()
-        with capture_call() as slot:
-            try:
+        json_output = self._json_output(json_output, tools, extra_create_args)
+        with self.budget.hold(self.estimate_usd(messages, tools)):
+            t0 = time.monotonic()
+            with capture_call() as slot, model_errors(self.model, self.base_url):
                 result = await self.inner.create(
                     messages,
                     tools=tools,
@@ -203,50 +315,37 @@ class RecordingClient(ChatCompletionClient):
                     extra_create_args=extra_create_args,
                     cancellation_token=cancellation_token,
                 )
-            except openai.APITimeoutError as exc:
-                raise ModelError(
-                    f"{self.model} at {self.base_url or 'api.openai.com'} timed out after "
-                    f"retries; raise PAPER2CODE_LLM__TIMEOUT_S or check the server"
-                ) from exc
-            except openai.APIConnectionError as exc:
-                raise ModelError(
-                    f"cannot reach {self.base_url or 'api.openai.com'}: {exc}; is the server up?"
-                ) from exc
-            except openai.AuthenticationError as exc:
-                raise ModelError(
-                    f"the endpoint refused the API key ({exc.status_code}); check OPENAI_API_KEY"
-                ) from exc
-            except openai.NotFoundError as exc:
-                raise ModelError(
-                    f"model {self.model!r} not found at {self.base_url or 'api.openai.com'}: {exc}"
-                ) from exc
-            except openai.APIStatusError as exc:
-                raise ModelError(
-                    f"{self.model}: the endpoint answered {exc.status_code} after retries: {exc}"
-                ) from exc
-            except openai.APIError as exc:
-                raise ModelError(f"{self.model}: {type(exc).__name__}: {exc}") from exc
-        latency = time.monotonic() - t0
-        hit = bool(getattr(result, "cached", False))
-        prompt = int(result.usage.prompt_tokens)
-        completion = int(result.usage.completion_tokens)
-        cached_tokens = 0 if hit else int(slot.get("cached_tokens", 0))
-        cost = 0.0 if hit else self.price.cost(prompt, completion, cached_tokens)
-        self.budget.add(cost)
-        self.recorder.record(
-            model=self.model,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            cached_tokens=cached_tokens,
-            latency_s=round(latency, 3),
-            cost_usd=round(cost, 6),
-            priced=self.price.priced,
-            cache_hit=hit,
-        )
+            self._record(result, time.monotonic() - t0, slot)
         return result
 
-    def create_stream(self, *args: Any, **kwargs: Any) -> Any:
-        return self.inner.create_stream(*args, **kwargs)
+    async def create_stream(  # type: ignore[override]
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        """Stream the reply; the final ``CreateResult`` is recorded like a ``create`` call
+        (AutoGen's stream events carry no cached-token count, so it is 0 there)."""
+        json_output = self._json_output(json_output, tools, extra_create_args)
+        with self.budget.hold(self.estimate_usd(messages, tools)):
+            t0 = time.monotonic()
+            with capture_call() as slot, model_errors(self.model, self.base_url):
+                stream = self.inner.create_stream(
+                    messages,
+                    tools=tools,
+                    tool_choice=tool_choice,
+                    json_output=json_output,
+                    extra_create_args=extra_create_args,
+                    cancellation_token=cancellation_token,
+                )
+                async for item in stream:
+                    if isinstance(item, CreateResult):
+                        self._record(item, time.monotonic() - t0, slot, stream=True)
+                    yield item
 
     async def close(self) -> None:
         await self.inner.close()
@@ -260,12 +359,21 @@ class RecordingClient(ChatCompletionClient):
     def count_tokens(
         self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
     ) -> int:
-        return self.inner.count_tokens(messages, tools=tools)
+        """Prompt tokens of ``messages`` and ``tools``, counted offline with o200k."""
+        return count_tokens(_message_text(messages)) + count_tokens(_tools_text(tools))
 
     def remaining_tokens(
         self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
     ) -> int:
-        return self.inner.remaining_tokens(messages, tools=tools)
+        """Context tokens left: AutoGen's limit for models it knows, else
+        ``DEFAULT_CONTEXT_TOKENS``."""
+        from autogen_ext.models.openai._model_info import get_token_limit
+
+        try:
+            limit = get_token_limit(self.model)
+        except KeyError:
+            limit = DEFAULT_CONTEXT_TOKENS
+        return limit - self.count_tokens(messages, tools=tools)
 
     @property
     def capabilities(self) -> ModelCapabilities:  # type: ignore[override]
@@ -276,41 +384,76 @@ class RecordingClient(ChatCompletionClient):
         return self.inner.model_info
 
 
+ClientFactory = Callable[[LLMSettings, str], ChatCompletionClient]
+"""Builds the bare client for (settings, model name); ``openai_client`` unless a test swaps it."""
+
+
+def make_client(
+    llm: LLMSettings,
+    role: str,
+    *,
+    cache_dir: Path | None = None,
+    recorder: UsageRecorder | None = None,
+    budget: CostBudget | None = None,
+    factory: ClientFactory = openai_client,
+) -> RecordingClient:
+    """The client for ``role``'s model: AutoGen's OpenAI (or Azure) client, behind the response
+    cache in ``cache_dir/<endpoint+model>/`` when ``cache_dir`` is given and ``llm.cache`` is on,
+    recording into ``recorder`` (an in-memory one when None) and reserving from ``budget``
+    (unlimited when None).
+
+    Raises ``ConfigError`` when neither an API key nor a base URL is configured."""
+    model = llm.model_for(role)
+    inner = factory(llm, model)
+    if cache_dir is not None and llm.cache:
+        inner = cached(inner, cache_dir, llm.base_url, model)
+    return RecordingClient(
+        inner,
+        model=model,
+        base_url=llm.base_url,
+        price=price_for(model, base_url=llm.base_url, overrides=llm.prices),
+        recorder=recorder if recorder is not None else UsageRecorder(None),
+        budget=budget if budget is not None else CostBudget(None),
+        json_mode=not supports_structured_output(llm, model) and supports_json_mode(llm, model),
+    )
+
+
 class Clients:
-    """Role → client, sharing one recorder and one cost budget across the run."""
+    """Role → client, one client per model, sharing one recorder and one cost budget across
+    the run (``events.jsonl`` in ``run_dir``; its earlier lines count against the budget)."""
 
     def __init__(
         self,
         settings: Settings,
         run_dir: Path,
         *,
-        factory: Any = None,
+        factory: ClientFactory | None = None,
     ) -> None:
         self.settings = settings
         self.recorder = UsageRecorder(Path(run_dir) / "events.jsonl")
         self.budget = CostBudget(settings.pipeline.max_cost_usd, spent_usd=self.recorder.total_cost)
         self.cache_dir = settings.llm.cache_dir or Path(run_dir) / "cache"
         self.factory = factory or openai_client
-        self._clients: dict[str, ChatCompletionClient] = {}
+        self._clients: dict[str, RecordingClient] = {}
 
-    def __call__(self, role: str) -> ChatCompletionClient:
+    def __call__(self, role: str) -> RecordingClient:
         llm = self.settings.llm
         model = llm.model_for(role)
         if model not in self._clients:
-            inner = self.factory(llm, model)
-            if llm.cache:
-                inner = cached(inner, self.cache_dir, llm.base_url, model)
-            self._clients[model] = RecordingClient(
-                inner,
-                model=model,
-                base_url=llm.base_url,
-                price=price_for(model, base_url=llm.base_url, overrides=llm.prices),
+            self._clients[model] = make_client(
+                llm,
+                role,
+                cache_dir=self.cache_dir,
                 recorder=self.recorder,
                 budget=self.budget,
-                json_mode=not supports_structured_output(llm, model)
-                and supports_json_mode(llm, model),
+                factory=self.factory,
             )
         return self._clients[model]
+
+    async def close(self) -> None:
+        """Close every client built so far (their HTTP connections)."""
+        for client in self._clients.values():
+            await client.close()
 
 
 def build_clients(settings: Settings, run_dir: Path) -> tuple[Clients, bool]:

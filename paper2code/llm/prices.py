@@ -3,12 +3,13 @@
 Prices are USD per million tokens: (input, cached input, output), as published by the
 providers; override or extend them with ``LLMSettings.prices``. A model that is not in the table
 costs 0 and is flagged ``priced: false`` in the events, so a missing price is visible, not hidden.
-Models served by a local endpoint (localhost, 127.0.0.1, ::1) cost 0.
+Models served by a local endpoint (localhost, 127.0.0.1, ::1) cost 0 unless overridden.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -61,13 +62,19 @@ def price_for(
     base_url: str | None = None,
     overrides: Mapping[str, tuple[float, float, float]] | None = None,
 ) -> Price:
-    """The price of ``model``: overrides first, then the table (also for dated snapshots such as
-    ``gpt-4.1-mini-2025-04-14``), free on a local endpoint, else unknown (0, flagged)."""
-    table = {**PRICES, **(overrides or {})}
-    if model in table:
-        return Price(*table[model])
+    """The price of ``model``: an override first; free on a local endpoint (localhost,
+    127.0.0.1, ::1), whatever the model is called; then the table (also for dated snapshots such
+    as ``gpt-4.1-mini-2025-04-14``); else unknown (0, flagged ``priced=False``).
+
+    A local proxy that forwards to a paid API (LiteLLM, say) needs ``prices`` overrides."""
+    overrides = overrides or {}
+    if model in overrides:
+        return Price(*overrides[model])
     if is_local(base_url):
         return FREE
+    table = {**PRICES, **overrides}
+    if model in table:
+        return Price(*table[model])
     for name in sorted(table, key=len, reverse=True):  # longest prefix: gpt-4.1-mini before gpt-4.1
         if model.startswith(name + "-"):
             return Price(*table[name])
@@ -75,22 +82,45 @@ def price_for(
 
 
 class CostBudget:
-    """Stops a run before a call that could take its total cost over ``max_usd``."""
+    """Stops a run before a call that could take its total cost over ``max_usd``.
+
+    ``check(estimate)`` raises ``BudgetExceeded`` when what was spent, plus the estimates of
+    calls still in flight, plus ``estimate`` could exceed the cap; ``add(actual)`` books a
+    finished call. ``hold(estimate)`` does both around one call, so concurrent calls (analysis
+    and coding run several at once) cannot all pass the check on the same remaining budget.
+    """
 
     def __init__(self, max_usd: float | None, spent_usd: float = 0.0) -> None:
         self.max_usd = max_usd
         self.spent_usd = spent_usd
+        self.in_flight_usd = 0.0
+        """Estimated cost of calls that passed ``hold`` and have not finished yet."""
 
     def check(self, estimated_usd: float) -> None:
         """Raise ``BudgetExceeded`` if spending ``estimated_usd`` more could exceed the cap."""
         if self.max_usd is None:
             return
-        if self.spent_usd + estimated_usd > self.max_usd:
+        committed = self.spent_usd + self.in_flight_usd
+        if committed + estimated_usd > self.max_usd:
             raise BudgetExceeded(
-                f"cost cap reached: {self.spent_usd:.4f} USD spent, the next call could cost "
-                f"about {estimated_usd:.4f} USD, cap {self.max_usd:.4f} USD. Finished artifacts "
-                f"are kept: rerun with a larger --max-cost to continue."
+                f"cost cap reached: {self.spent_usd:.4f} USD spent"
+                + (f" ({self.in_flight_usd:.4f} USD more in flight)" if self.in_flight_usd else "")
+                + f", the next call could cost about {estimated_usd:.4f} USD, cap "
+                f"{self.max_usd:.4f} USD. Finished artifacts are kept: rerun with a larger "
+                f"--max-cost to continue."
             )
 
     def add(self, usd: float) -> None:
+        """Book the actual cost of a finished call."""
         self.spent_usd += usd
+
+    @contextlib.contextmanager
+    def hold(self, estimated_usd: float) -> Iterator[None]:
+        """Check ``estimated_usd``, keep it reserved while the call runs, release it after
+        (the caller books the actual cost with ``add``)."""
+        self.check(estimated_usd)
+        self.in_flight_usd += estimated_usd
+        try:
+            yield
+        finally:
+            self.in_flight_usd = max(0.0, self.in_flight_usd - estimated_usd)

@@ -1,9 +1,21 @@
 """Usage of every model call: one JSON line in ``events.jsonl`` and totals for ``run.json``.
 
 The caller says what a call is for with ``usage_context(stage=…, agent=…, file=…)``; the context
-travels with asyncio tasks (contextvars), so concurrent calls are attributed correctly. Cached
-prompt tokens (OpenAI and vLLM prefix caching) are read from the raw response that AutoGen's
-OpenAI client logs as an ``LLMCallEvent`` on ``autogen_core.EVENT_LOGGER_NAME``.
+travels with asyncio tasks (contextvars), so concurrent calls are attributed correctly::
+
+    with usage_context(stage="code", agent="coder", file="model.py"):
+        reply = await agent.run(task=...)
+
+Cached prompt tokens (OpenAI and vLLM prefix caching) are not in AutoGen's ``RequestUsage``;
+they are read from the raw response that AutoGen's OpenAI client logs as an ``LLMCallEvent`` on
+``autogen_core.EVENT_LOGGER_NAME`` (``capture_call`` collects it for the call in progress).
+
+One event (written by ``RecordingClient``) has these fields: ``ts`` (Unix time), the context
+fields (``stage``, ``agent``, ``file`` when given), ``model``, ``prompt_tokens``,
+``completion_tokens``, ``cached_tokens`` (prompt tokens the endpoint served from its prefix
+cache), ``latency_s``, ``cost_usd``, ``priced`` (false: no price known, cost counted as 0),
+``cache_hit`` (answered from paper2code's response cache: no call made, cost 0) and
+``stream`` (true for streamed calls, whose cached tokens AutoGen does not report).
 """
 
 from __future__ import annotations
@@ -12,6 +24,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import os
 import threading
 import time
 import warnings
@@ -93,6 +106,19 @@ def install_event_capture() -> None:
                 logger.setLevel(logging.INFO)
 
 
+def append_line(path: Path, line: str) -> None:
+    """Append ``line`` and a newline with one ``write`` on an ``O_APPEND`` descriptor, so a
+    line is never interleaved with another writer's and a crash leaves at most one cut line."""
+    data = (line + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = os.write(fd, data)
+        while written < len(data):  # only on a full disk or a signal; finish the line
+            written += os.write(fd, data[written:])
+    finally:
+        os.close(fd)
+
+
 FIELDS = ("calls", "prompt_tokens", "cached_tokens", "completion_tokens", "cost_usd")
 
 
@@ -119,9 +145,7 @@ class UsageRecorder:
             self.events.append(entry)
             if self.path:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-                    fh.flush()
+                append_line(self.path, json.dumps(entry, ensure_ascii=False))
         return entry
 
     @property

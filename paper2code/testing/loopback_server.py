@@ -6,26 +6,42 @@ prefix the prompt shares with any earlier request (how OpenAI and vLLM prefix ca
 ``GET /v1/models`` lists the served model. Optional simulated latency (time to first token plus
 tokens per second) and a queue of injected faults: ``429`` (with retry headers), ``500``,
 ``timeout`` (the reply comes after the client gave up), ``malformed`` (a 200 whose body is not
-JSON) and ``truncated`` (a 200 whose JSON is cut off). Non-streaming only: paper2code's agents
-do not stream.
+JSON) and ``truncated`` (a 200 whose JSON is cut off).
+
+``"stream": true`` requests are answered as server-sent events (``chat.completion.chunk``s, the
+content in pieces paced by ``tokens_per_s``, a usage chunk when ``stream_options.include_usage``
+is set, then ``data: [DONE]``).
+
+Counters: ``requests`` (every chat request body), ``answered`` (valid completions),
+``faults_served``, ``calls`` (requests per ``"METHOD /path"``), ``prompt_tokens_total`` and
+``cached_tokens_total``.
+
+Also a command: ``python -m paper2code.testing.loopback_server --script transcript.yaml --port N``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
+from paper2code.settings import LLMSettings, ModelInfoSettings
 from paper2code.testing.transcript import NoRuleMatched, ScriptedReply, Transcript
 from paper2code.tokens import _encoding, count_tokens
 
 Responder = Callable[[list[dict[str, Any]]], ScriptedReply]
 FAULTS = ("429", "500", "timeout", "malformed", "truncated")
+CHAT_ROUTE = re.compile(r"(/v1)?/chat/completions|/openai/deployments/[^/]+/chat/completions")
+"""Chat routes served: OpenAI's (with or without ``/v1``) and Azure OpenAI's."""
+STREAM_PIECE_CHARS = 16
+"""Characters of content per streamed chunk."""
 
 
 def prompt_tokens_of(messages: list[dict[str, Any]]) -> list[int]:
@@ -74,10 +90,14 @@ class LoopbackServer:
         self.timeout_sleep_s = timeout_sleep_s
         self.faults: deque[str] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        """Headers of every chat request (lower-case names), aligned with ``requests``."""
         """Every chat request body received (faulted ones included)."""
         self.answered = 0
         """Chat requests answered with a valid completion."""
         self.faults_served: list[str] = []
+        self.calls: Counter[str] = Counter()
+        """Requests received per ``"METHOD /path"`` (any route, faulted or not)."""
         self.prompt_tokens_total = 0
         self.cached_tokens_total = 0
         self._prompts: list[list[int]] = []
@@ -106,6 +126,20 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def llm_settings(self, **overrides: Any) -> LLMSettings:
+        """``LLMSettings`` pointing the real client stack at this server: its model, no API key,
+        JSON-schema output on, short timeouts; ``overrides`` replace any field."""
+        fields: dict[str, Any] = {
+            "base_url": self.base_url,
+            "model": self.model,
+            "api_key": None,
+            "model_info": ModelInfoSettings(structured_output=True),
+            "timeout_s": 10.0,
+            "max_retries": 2,
+            "cache": False,
+        }
+        return LLMSettings.model_validate({**fields, **overrides})
 
     def inject(self, *faults: str) -> None:
         """Queue faults; each is served to one upcoming chat request, in order."""
@@ -159,6 +193,40 @@ class LoopbackServer:
             },
         }
 
+    def stream_chunks(
+        self, completion: dict[str, Any], include_usage: bool
+    ) -> list[dict[str, Any]]:
+        """A completion as the ``chat.completion.chunk`` objects of a streamed reply."""
+        choice = completion["choices"][0]
+        message = choice["message"]
+        base = {
+            "id": completion["id"],
+            "object": "chat.completion.chunk",
+            "created": completion["created"],
+            "model": completion["model"],
+        }
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {
+                **base,
+                "choices": [
+                    {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+                ],
+            }
+
+        chunks = [chunk({"role": "assistant", "content": ""})]
+        if message.get("tool_calls"):
+            for i, call in enumerate(message["tool_calls"]):
+                chunks.append(chunk({"tool_calls": [{"index": i, **call}]}))
+        else:
+            text = message.get("content") or ""
+            step = STREAM_PIECE_CHARS
+            chunks.extend(chunk({"content": text[i : i + step]}) for i in range(0, len(text), step))
+        chunks.append(chunk({}, choice["finish_reason"]))
+        if include_usage:
+            chunks.append({**base, "choices": [], "usage": completion["usage"]})
+        return chunks
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -167,6 +235,11 @@ class LoopbackServer:
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
+
+            @property
+            def route(self) -> str:
+                """The request path without its query (Azure adds ``?api-version=…``)."""
+                return urlsplit(self.path).path
 
             def _send(
                 self, status: int, body: bytes, headers: dict[str, str] | None = None
@@ -185,8 +258,36 @@ class LoopbackServer:
                 body = json.dumps({"error": {"message": message, "type": kind, "code": status}})
                 self._send(status, body.encode())
 
+            def _stream(self, completion: dict[str, Any], body: dict[str, Any]) -> None:
+                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                chunks = server.stream_chunks(completion, include_usage)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")  # the body ends when the socket closes
+                self.end_headers()
+                self.close_connection = True
+                pieces = max(1, len(chunks) - 2)
+                per_piece = (
+                    completion["usage"]["completion_tokens"] / server.tokens_per_s / pieces
+                    if server.tokens_per_s
+                    else 0.0
+                )
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    if server.ttft_s:
+                        time.sleep(server.ttft_s)
+                    for i, c in enumerate(chunks):
+                        if i > 0 and per_piece:
+                            time.sleep(per_piece)
+                        self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+                        self.wfile.flush()
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+
             def do_GET(self) -> None:
-                if self.path.rstrip("/").endswith("/models"):
+                with server._lock:
+                    server.calls[f"GET {self.route}"] += 1
+                if self.route.rstrip("/") in ("/v1/models", "/models"):
                     data = {
                         "object": "list",
                         "data": [{"id": server.model, "object": "model", "owned_by": "loopback"}],
@@ -198,7 +299,9 @@ class LoopbackServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                if not self.path.rstrip("/").endswith("/chat/completions"):
+                with server._lock:
+                    server.calls[f"POST {self.route}"] += 1
+                if not CHAT_ROUTE.fullmatch(self.route.rstrip("/")):
                     self._error(404, f"no route {self.path}", "not_found")
                     return
                 try:
@@ -208,6 +311,7 @@ class LoopbackServer:
                     return
                 with server._lock:
                     server.requests.append(body)
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
                     fault = server.faults.popleft() if server.faults else None
                     if fault:
                         server.faults_served.append(fault)
@@ -231,6 +335,9 @@ class LoopbackServer:
                 except NoRuleMatched as exc:
                     self._error(400, str(exc), "invalid_request_error")
                     return
+                if body.get("stream") and fault in (None, "timeout"):
+                    self._stream(completion, body)
+                    return
                 if server.ttft_s or server.tokens_per_s:
                     n = completion["usage"]["completion_tokens"]
                     delay = server.ttft_s + (
@@ -252,8 +359,15 @@ def main() -> None:  # pragma: no cover - manual use
     from pathlib import Path
 
     parser = argparse.ArgumentParser(description="Serve a transcript as an OpenAI-compatible API")
-    parser.add_argument("--transcript", type=Path, default=None)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--script",
+        "--transcript",
+        dest="transcript",
+        type=Path,
+        default=None,
+        help="transcript YAML (default: the demo transcript)",
+    )
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     args = parser.parse_args()
     server = LoopbackServer(Transcript.load(args.transcript), port=args.port)
     print(f"serving on {server.base_url}")

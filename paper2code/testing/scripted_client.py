@@ -1,10 +1,25 @@
 """A scripted AutoGen ``ChatCompletionClient``: answers from a transcript (or any responder),
-records every request, reports usage. Deterministic; no network."""
+records every request, reports usage. Deterministic; no network.
+
+What answers is one of:
+
+- a ``Transcript`` (rules over the system message, the last message, its role, and the
+  caller's ``usage_context`` tags ``agent``/``stage``; see ``transcript.py``);
+- a list of such rules as dicts (``[{"system": "planning", "json": {...}}, ...]``);
+- any callable ``(openai_messages) -> ScriptedReply``.
+
+A reply with ``tool_calls`` comes back as ``FunctionCall`` content (finish reason
+``function_calls``), so a tool-using agent can be driven; naming a tool the request did not
+offer is an error in the script. Like AutoGen's OpenAI client, the scripted one refuses
+``json_output=<schema>`` when built with ``structured_output=False``, so agents that would fail
+on a JSON-mode-only endpoint fail here too. Usage is counted with the offline tokenizer.
+``create_stream`` yields the content in pieces, then the ``CreateResult``.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from autogen_core import CancellationToken, FunctionCall
@@ -23,6 +38,7 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
+from paper2code.llm.recorder import current_context
 from paper2code.testing.transcript import ScriptedReply, Transcript
 from paper2code.tokens import count_tokens
 
@@ -58,31 +74,62 @@ def to_openai(messages: Sequence[LLMMessage]) -> list[dict[str, Any]]:
 
 
 class ScriptedChatCompletionClient(ChatCompletionClient):
-    """Answers each request with ``responder(openai_messages)``."""
+    """Answers each request from a script; see the module docstring."""
+
+    STREAM_PIECE_CHARS = 16
+    """Characters of content per streamed piece."""
 
     def __init__(
         self,
-        responder: Responder | Transcript,
+        responder: Responder | Transcript | list[dict[str, Any]],
         *,
         model: str = "scripted",
         structured_output: bool = True,
+        json_output: bool = True,
+        function_calling: bool = True,
+        context_tokens: int = 128_000,
     ) -> None:
-        self.responder: Responder = (
-            responder.respond if isinstance(responder, Transcript) else responder
-        )
+        if isinstance(responder, list):
+            responder = Transcript.from_rules(responder)
+        self.transcript = responder if isinstance(responder, Transcript) else None
+        self.responder: Responder | None = None if self.transcript else responder  # type: ignore[assignment]
         self.model = model
+        self.context_tokens = context_tokens
         self.requests: list[list[dict[str, Any]]] = []
+        """Every request's messages in OpenAI format, in order."""
         self.json_output_requested: list[Any] = []
+        """The ``json_output`` argument of every request."""
+        self.tools_offered: list[list[str]] = []
+        """The tool names offered with every request."""
+        self.tags: list[dict[str, Any]] = []
+        """The caller's ``usage_context`` at every request."""
         self._info = ModelInfo(
             vision=False,
-            function_calling=True,
-            json_output=True,
+            function_calling=function_calling,
+            json_output=json_output,
             family="unknown",
             structured_output=structured_output,
         )
         self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
         self._last = RequestUsage(prompt_tokens=0, completion_tokens=0)
         self._calls = 0
+
+    def _reply(self, oai: list[dict[str, Any]], tags: dict[str, Any]) -> ScriptedReply:
+        if self.transcript is not None:
+            return self.transcript.respond(oai, tags)
+        assert self.responder is not None
+        return self.responder(oai)
+
+    def _check_request(
+        self, json_output: bool | type[BaseModel] | None, tools: Sequence[Tool | ToolSchema]
+    ) -> None:
+        """Refuse what AutoGen's OpenAI client refuses for the same model info."""
+        if isinstance(json_output, type) and not self._info["structured_output"]:
+            raise ValueError("Model does not support structured output.")
+        if json_output is True and not self._info["json_output"]:
+            raise ValueError("Model does not support JSON output.")
+        if tools and not self._info["function_calling"]:
+            raise ValueError("Model does not support function calling")
 
     async def create(
         self,
@@ -94,13 +141,24 @@ class ScriptedChatCompletionClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
+        self._check_request(json_output, tools)
         oai = to_openai(messages)
+        names = [_tool_name(t) for t in tools]
+        tags = current_context()
         self.requests.append(oai)
         self.json_output_requested.append(json_output)
-        reply = self.responder(oai)
-        prompt_tokens = count_tokens(json.dumps(oai))
+        self.tools_offered.append(names)
+        self.tags.append(tags)
+        reply = self._reply(oai, tags)
+        prompt_tokens = self.count_tokens(messages, tools=tools)
+        self._calls += 1
         if reply.tool_calls:
-            self._calls += 1
+            unknown = [c["name"] for c in reply.tool_calls if c["name"] not in names]
+            if unknown:
+                raise ValueError(
+                    f"script error: the reply calls {unknown} but the request offered "
+                    f"{names or 'no tools'}"
+                )
             content: Any = [
                 FunctionCall(id=f"call_{self._calls}_{i}", name=c["name"], arguments=c["arguments"])
                 for i, c in enumerate(reply.tool_calls)
@@ -118,10 +176,30 @@ class ScriptedChatCompletionClient(ChatCompletionClient):
         )
         return CreateResult(finish_reason=finish, content=content, usage=self._last, cached=False)
 
-    def create_stream(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(
-            "the scripted client does not stream; agents here do not ask it to"
+    async def create_stream(  # type: ignore[override]
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+        include_usage: bool | None = None,
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        result = await self.create(
+            messages,
+            tools=tools,
+            tool_choice=tool_choice,
+            json_output=json_output,
+            extra_create_args=extra_create_args,
+            cancellation_token=cancellation_token,
         )
+        if isinstance(result.content, str):
+            step = self.STREAM_PIECE_CHARS
+            for i in range(0, len(result.content), step):
+                yield result.content[i : i + step]
+        yield result
 
     async def close(self) -> None:
         return None
@@ -135,17 +213,27 @@ class ScriptedChatCompletionClient(ChatCompletionClient):
     def count_tokens(
         self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
     ) -> int:
-        return count_tokens(json.dumps(to_openai(messages)))
+        schemas = [t.schema if isinstance(t, Tool) else t for t in tools]
+        text = json.dumps(to_openai(messages)) + (json.dumps(schemas, default=str) if tools else "")
+        return count_tokens(text)
 
     def remaining_tokens(
         self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
     ) -> int:
-        return 1_000_000 - self.count_tokens(messages)
+        return self.context_tokens - self.count_tokens(messages, tools=tools)
 
     @property
     def capabilities(self) -> ModelCapabilities:  # type: ignore[override]
-        return ModelCapabilities(vision=False, function_calling=True, json_output=True)  # type: ignore[typeddict-item]
+        return ModelCapabilities(  # type: ignore[typeddict-item]
+            vision=False,
+            function_calling=self._info["function_calling"],
+            json_output=self._info["json_output"],
+        )
 
     @property
     def model_info(self) -> ModelInfo:
         return self._info
+
+
+def _tool_name(tool: Tool | ToolSchema) -> str:
+    return tool.name if isinstance(tool, Tool) else str(tool["name"])

@@ -2,13 +2,17 @@
 
 The same transcript answers through the loopback OpenAI-compatible server (the real ``openai``
 client and AutoGen's ``OpenAIChatCompletionClient`` end to end) and through the scripted client.
-Rules are data (``paper2code/demo/transcript.yaml``); see that file for their fields.
+Rules are data (``paper2code/demo/transcript.yaml``); see that file for their fields. Two more
+optional fields, ``agent`` and ``stage``, match the caller's ``usage_context`` (the tag a call
+is made under); only the scripted client sees that context, so rules using them never match
+through the loopback server, which sees HTTP only.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -59,6 +63,11 @@ class Transcript:
         self.used: list[str] = []
 
     @classmethod
+    def from_rules(cls, rules: list[dict[str, Any]], files_dir: Path | None = None) -> Transcript:
+        """A transcript from rules given in code (tests)."""
+        return cls({"rules": rules}, files_dir)
+
+    @classmethod
     def load(cls, path: Path | None = None) -> Transcript:
         """Load ``path``, or the demo transcript shipped with the package."""
         if path is None:
@@ -70,8 +79,12 @@ class Transcript:
             files = Path(path).parent / "replies" / "repo"
         return cls(data, files if files.is_dir() else None)
 
-    def respond(self, messages: list[dict[str, Any]]) -> ScriptedReply:
-        """The reply to a chat request given as OpenAI-format messages."""
+    def respond(
+        self, messages: list[dict[str, Any]], tags: Mapping[str, Any] | None = None
+    ) -> ScriptedReply:
+        """The reply to a chat request given as OpenAI-format messages; ``tags`` (the caller's
+        usage context: stage, agent, file) is matched by rules with ``agent``/``stage``."""
+        tags = tags or {}
         system = "\n".join(_text(m.get("content")) for m in messages if m.get("role") == "system")
         last = messages[-1] if messages else {}
         last_text = _text(last.get("content"))
@@ -82,6 +95,8 @@ class Transcript:
             if rule.get("last") and rule["last"] not in last_text:
                 continue
             if rule.get("last_role") and rule["last_role"] != last_role:
+                continue
+            if any(rule.get(k) and rule[k] != tags.get(k) for k in ("agent", "stage")):
                 continue
             reply = self._reply(rule, last_text)
             self.used.append(reply.rule)
