@@ -327,9 +327,11 @@ class RecordingClient(ChatCompletionClient):
         json_output: bool | type[BaseModel] | None = None,
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
+        **stream_options: Any,
     ) -> AsyncGenerator[str | CreateResult, None]:
         """Stream the reply; the final ``CreateResult`` is recorded like a ``create`` call
-        (AutoGen's stream events carry no cached-token count, so it is 0 there)."""
+        (AutoGen's stream events carry no cached-token count, so it is 0 there).
+        ``stream_options`` go to the inner client as they are (``include_usage=True`` …)."""
         json_output = self._json_output(json_output, tools, extra_create_args)
         with self.budget.hold(self.estimate_usd(messages, tools)):
             t0 = time.monotonic()
@@ -341,6 +343,7 @@ class RecordingClient(ChatCompletionClient):
                     json_output=json_output,
                     extra_create_args=extra_create_args,
                     cancellation_token=cancellation_token,
+                    **stream_options,
                 )
                 async for item in stream:
                     if isinstance(item, CreateResult):
@@ -402,7 +405,9 @@ def make_client(
     recording into ``recorder`` (an in-memory one when None) and reserving from ``budget``
     (unlimited when None).
 
-    Raises ``ConfigError`` when neither an API key nor a base URL is configured."""
+    The API key is ``llm.api_key``: ``Settings`` fills it from ``$OPENAI_API_KEY``, a bare
+    ``LLMSettings`` does not read the environment. Raises ``ConfigError`` when neither an API
+    key nor a base URL is configured."""
     model = llm.model_for(role)
     inner = factory(llm, model)
     if cache_dir is not None and llm.cache:

@@ -9,6 +9,7 @@ Models served by a local endpoint (localhost, 127.0.0.1, ::1) cost 0 unless over
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -29,11 +30,21 @@ PRICES: dict[str, tuple[float, float, float]] = {
     "o4-mini": (1.10, 0.275, 4.40),
 }
 
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+LOCAL_HOSTS = {"localhost", "0.0.0.0"}
 
 
 def is_local(base_url: str | None) -> bool:
-    return bool(base_url) and (urlparse(base_url).hostname or "") in LOCAL_HOSTS
+    """True when ``base_url`` names this machine: ``localhost`` or a loopback address
+    (127.0.0.0/8, ::1, ::ffff:127.0.0.1)."""
+    host = (urlparse(base_url).hostname or "") if base_url else ""
+    if host in LOCAL_HOSTS:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 @dataclass(frozen=True)
