@@ -21,8 +21,12 @@ from autogen_core.model_context import UnboundedChatCompletionContext
 from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, UserMessage
 from pydantic import BaseModel, ValidationError
 
-import prompts
 from paper2code.errors import ModelError
+from paper2code.llm.structured import (
+    describe_errors,
+    parse_reply,
+    validation_feedback,
+)
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -49,15 +53,6 @@ class Reply(Generic[T]):
 def schema_text(schema: type[BaseModel]) -> str:
     """The JSON schema of a reply model, as given to the model in the prompt (stable bytes)."""
     return json.dumps(schema.model_json_schema(), separators=(",", ":"), sort_keys=True)
-
-
-def strip_fences(text: str) -> str:
-    """Remove one surrounding Markdown code fence (```json … ```), the one deterministic
-    clean-up applied before validation; anything else must validate as it is."""
-    s = text.strip()
-    if s.startswith("```") and s.endswith("```") and s.count("\n") >= 1:
-        s = s[s.index("\n") + 1 : -3]
-    return s.strip()
 
 
 def new_context(history: Sequence[tuple[str, str]] = ()) -> UnboundedChatCompletionContext:
@@ -119,29 +114,16 @@ async def ask(
                 return Reply(final.content, await _last_assistant_text(context), attempt)
             if isinstance(final, TextMessage):
                 raw = final.content
-                return Reply(schema.model_validate_json(strip_fences(raw)), raw, attempt)
+                return Reply(parse_reply(raw, schema), raw, attempt)
             raise ModelError(
                 f"{agent.name}: expected a {schema.__name__} reply, got {type(final).__name__}"
             )
         except ValidationError as exc:
-            last_error = _short_errors(exc)
+            last_error = describe_errors(exc)
         except json.JSONDecodeError as exc:
             last_error = f"the reply is not valid JSON: {exc}"
-        message = prompts.render(
-            "validation_retry.md", error=last_error, schema_name=schema.__name__
-        )
+        message = validation_feedback(schema, last_error)
     raise ModelError(
         f"{agent.name}: the model's reply did not validate as {schema.__name__} after "
         f"{options.validation_retries + 1} attempts: {last_error}"
     )
-
-
-def _short_errors(exc: ValidationError, limit: int = 8) -> str:
-    lines = []
-    for err in exc.errors()[:limit]:
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
-        lines.append(f"{loc}: {err.get('msg', '')}")
-    more = exc.error_count() - limit
-    if more > 0:
-        lines.append(f"… and {more} more")
-    return "; ".join(lines)

@@ -15,7 +15,8 @@ from autogen_core.models import AssistantMessage, ChatCompletionClient, UserMess
 from pydantic import BaseModel, ValidationError
 
 import prompts
-from agents.base import AgentOptions, ask, make_agent, new_context, schema_text, strip_fences
+from agents.base import AgentOptions, ask, make_agent, new_context, schema_text
+from paper2code.llm.structured import parse_reply
 from paper2code.schemas import (
     ArchitectureDesign,
     ConfigDesign,
@@ -91,7 +92,7 @@ class Planner:
             raw = done.get(name)
             if replaying and raw is not None:
                 try:
-                    results[name] = schema.model_validate_json(strip_fences(raw))
+                    results[name] = parse_reply(raw, schema)
                 except ValidationError:
                     pass  # a stale or foreign artifact: ask this turn (and the later ones) again
                 else:
