@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from autogen_core.models import ChatCompletionClient
 
 import prompts
-from agents.base import AgentOptions, Reply, ask, make_agent, new_context, schema_text
+from agents.base import AgentOptions, Reply, ask_once, schema_text, with_path
 from paper2code.schemas import FileAnalysis
 
 
@@ -54,15 +54,6 @@ class Analyst:
         depends_on: Sequence[str] = (),
     ) -> Reply[FileAnalysis]:
         """The detailed design of ``path``."""
-        context = new_context()
-        agent = make_agent(
-            "analyst",
-            self.client,
-            prompts.render("system.md"),
-            FileAnalysis,
-            self.options,
-            context=context,
-        )
         task = self.task(
             paper_md=paper_md,
             plan_md=plan_md,
@@ -71,7 +62,5 @@ class Analyst:
             description=description,
             depends_on=depends_on,
         )
-        reply = await ask(agent, context, task, FileAnalysis, self.options)
-        if reply.value.path != path:  # the file is ours to name, not the model's
-            reply = Reply(reply.value.model_copy(update={"path": path}), reply.raw, reply.attempts)
-        return reply
+        reply = await ask_once("analyst", self.client, self.options, task, FileAnalysis)
+        return with_path(reply, path)

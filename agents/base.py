@@ -127,3 +127,25 @@ async def ask(
         f"{agent.name}: the model's reply did not validate as {schema.__name__} after "
         f"{options.validation_retries + 1} attempts: {last_error}"
     )
+
+
+async def ask_once(
+    name: str,
+    client: ChatCompletionClient,
+    options: AgentOptions,
+    task: str,
+    schema: type[T],
+) -> Reply[T]:
+    """A fresh one-call conversation, opened by the system message every stage shares."""
+    import prompts
+
+    context = new_context()
+    agent = make_agent(name, client, prompts.render("system.md"), schema, options, context=context)
+    return await ask(agent, context, task, schema, options)
+
+
+def with_path(reply: Reply[T], path: str) -> Reply[T]:
+    """``reply`` with its value's ``path`` set to ``path``."""
+    if getattr(reply.value, "path", path) == path:
+        return reply
+    return Reply(reply.value.model_copy(update={"path": path}), reply.raw, reply.attempts)

@@ -14,7 +14,7 @@ from typing import Literal
 from autogen_core.models import ChatCompletionClient
 
 import prompts
-from agents.base import AgentOptions, Reply, ask, make_agent, new_context, schema_text
+from agents.base import AgentOptions, Reply, ask_once, schema_text, with_path
 from paper2code.schemas import CodedFile
 
 FileKind = Literal["python", "test", "shell", "readme", "other"]
@@ -82,15 +82,6 @@ class Coder:
         dependencies: Sequence[SourceFile] = (),
     ) -> Reply[CodedFile]:
         """The complete contents of ``path``."""
-        context = new_context()
-        agent = make_agent(
-            "coder",
-            self.client,
-            prompts.render("system.md"),
-            CodedFile,
-            self.options,
-            context=context,
-        )
         task = self.task(
             paper_md=paper_md,
             plan_md=plan_md,
@@ -99,7 +90,5 @@ class Coder:
             analysis=analysis,
             dependencies=dependencies,
         )
-        reply = await ask(agent, context, task, CodedFile, self.options)
-        if reply.value.path != path:
-            reply = Reply(reply.value.model_copy(update={"path": path}), reply.raw, reply.attempts)
-        return reply
+        reply = await ask_once("coder", self.client, self.options, task, CodedFile)
+        return with_path(reply, path)

@@ -35,6 +35,36 @@ def slugify(name: str) -> str:
     return slug[:60] or "paper"
 
 
+def settings_from_options(
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    sandbox: str | None = None,
+    max_cost: float | None = None,
+    concurrency: int | None = None,
+    max_debug_iters: int | None = None,
+) -> Settings:
+    """Settings from the environment, overridden by the CLI options that were given."""
+    from paper2code.errors import ConfigError
+
+    settings = Settings()
+    if model:
+        settings.llm.model = model
+    if base_url:
+        settings.llm.base_url = base_url
+    if sandbox is not None:
+        if sandbox not in {"docker", "local", "none"}:
+            raise ConfigError(f"--sandbox {sandbox!r}: choose docker, local or none")
+        settings.sandbox.kind = sandbox  # type: ignore[assignment]
+    if max_cost is not None:
+        settings.pipeline.max_cost_usd = max_cost
+    if concurrency is not None:
+        settings.pipeline.concurrency = concurrency
+    if max_debug_iters is not None:
+        settings.pipeline.max_debug_iters = max_debug_iters
+    return settings
+
+
 # ------------------------------------------------------------------------------------ ingest
 
 
@@ -189,23 +219,14 @@ def generate(
     ] = None,
 ) -> None:
     """Turn a paper into a repository: ingest, plan, analyze, code, then run and repair it."""
-    from paper2code.errors import ConfigError
-
-    settings = Settings()
-    if model:
-        settings.llm.model = model
-    if base_url:
-        settings.llm.base_url = base_url
-    if concurrency is not None:
-        settings.pipeline.concurrency = concurrency
-    if max_cost is not None:
-        settings.pipeline.max_cost_usd = max_cost
-    if max_debug_iters is not None:
-        settings.pipeline.max_debug_iters = max_debug_iters
-    if sandbox is not None:
-        if sandbox not in {"docker", "local", "none"}:
-            raise ConfigError(f"--sandbox {sandbox!r}: choose docker, local or none")
-        settings.sandbox.kind = sandbox  # type: ignore[assignment]
+    settings = settings_from_options(
+        model=model,
+        base_url=base_url,
+        sandbox=sandbox,
+        max_cost=max_cost,
+        concurrency=concurrency,
+        max_debug_iters=max_debug_iters,
+    )
     _require_endpoint(settings)
     if not paper.exists():
         from paper2code.errors import PaperError
@@ -313,12 +334,8 @@ def debug(
 
     if not repo.is_dir():
         raise typer.BadParameter(f"{repo} is not a directory", param_hint="REPO")
-    settings = Settings()
+    settings = settings_from_options(model=model, base_url=base_url)
     _sandbox_settings(settings, sandbox)
-    if model:
-        settings.llm.model = model
-    if base_url:
-        settings.llm.base_url = base_url
     out = out or Path("runs") / f"debug-{slugify(repo.resolve().name)}"
     work, original = out / "repo", out / "repo.generated"
     if not work.exists():
@@ -400,11 +417,9 @@ def eval_(
     from paper2code.llm import build_clients
     from paper2code.report import write_report
 
-    settings = Settings()
+    settings = settings_from_options(base_url=base_url)
     if judge_model:
         settings.llm.judging_model = judge_model
-    if base_url:
-        settings.llm.base_url = base_url
     _require_endpoint(settings)
     clients, structured = build_clients(settings, run_dir)
     with console.status("judging…"):
@@ -453,15 +468,9 @@ def batch(
     from paper2code.llm import build_clients
     from paper2code.progress import RichReporter
 
-    settings = Settings()
-    if model:
-        settings.llm.model = model
-    if base_url:
-        settings.llm.base_url = base_url
-    if sandbox:
-        settings.sandbox.kind = sandbox  # type: ignore[assignment]
-    if max_cost is not None:
-        settings.pipeline.max_cost_usd = max_cost
+    settings = settings_from_options(
+        model=model, base_url=base_url, sandbox=sandbox, max_cost=max_cost
+    )
     _require_endpoint(settings)
     reporter = RichReporter(console)
     try:
