@@ -49,10 +49,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 demo: $(STAMP)
+	@$(MAKE) --no-print-directory sandbox-image ARGS=--if-missing
 	$(BIN)/paper2code demo $(if $(OUT),--out "$(OUT)") $(ARGS)
 
+# Pull-based build first; where pulls fail, build offline from Debian packages (debootstrap).
 sandbox-image: $(STAMP)
-	$(BIN)/paper2code sandbox build-base $(ARGS)
+	$(BIN)/paper2code sandbox build-base $(ARGS) || $(BIN)/paper2code sandbox build-base --offline $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info runs
