@@ -515,6 +515,14 @@ def demo(
         "served by a loopback OpenAI-compatible server; no real model is called.",
         highlight=False,
     )
+    from paper2code.runstore import RunStore
+
+    RunStore(out).update_manifest(
+        notes=[
+            "Demo run: every model reply was scripted (paper2code/demo/transcript.yaml) and served "
+            "by a loopback OpenAI-compatible test server. No model was called."
+        ]
+    )
     with serve_transcript() as server:
         settings = demo_settings(server.base_url)
         if sandbox:
