@@ -263,3 +263,22 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.llm.model_for("planning") == s.llm.model
     assert s.sandbox.limits.memory_mb == 1024
     assert "sk-" not in json.dumps(s.public_dict())
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_demo_command_runs_offline_and_says_replies_were_scripted(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"OPENAI_API_KEY", "OPENAI_BASE_URL"}}
+    r = subprocess.run(
+        [str(BIN), "demo", "--out", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "scripted" in r.stderr
+    manifest = json.loads((tmp_path / "demo" / "run.json").read_text())
+    assert manifest["debug"]["status"] == "passed"
+    assert any("scripted" in n for n in manifest["notes"])
+    assert "No model was called" in (tmp_path / "demo" / "report.md").read_text()
