@@ -171,20 +171,6 @@ class Settings(BaseSettings):
             base = os.environ.get("OPENAI_BASE_URL")
             if base:
                 self.llm.base_url = base
-        pip = self.sandbox.pip
-        updates: dict[str, object] = {}
-        if pip.ca_bundle is None and os.environ.get("PIP_CERT"):
-            cert = Path(os.environ["PIP_CERT"])
-            if cert.is_file():
-                updates["ca_bundle"] = cert
-        if not pip.find_links and os.environ.get("PIP_FIND_LINKS"):
-            dirs = [Path(p) for p in os.environ["PIP_FIND_LINKS"].split() if Path(p).is_dir()]
-            if dirs:
-                updates["find_links"] = tuple(dirs)
-        if pip.index_url is None and os.environ.get("PIP_INDEX_URL"):
-            updates["index_url"] = os.environ["PIP_INDEX_URL"]
-        if updates:
-            self.sandbox.pip = pip.model_copy(update=updates)
 
     def public_dict(self) -> dict[str, object]:
         """Settings as JSON-able data with secrets removed, for ``run.json``."""

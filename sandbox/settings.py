@@ -6,6 +6,7 @@ model lives here; ``paper2code.settings.Settings`` nests it as ``settings.sandbo
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -31,19 +32,33 @@ class Limits(BaseModel):
     """Give the program network access. Off by default: the program under test runs offline."""
 
 
+def _env_index_url() -> str | None:
+    return os.environ.get("PIP_INDEX_URL") or None
+
+
+def _env_find_links() -> tuple[Path, ...]:
+    return tuple(Path(p) for p in os.environ.get("PIP_FIND_LINKS", "").split() if Path(p).is_dir())
+
+
+def _env_ca_bundle() -> Path | None:
+    cert = os.environ.get("PIP_CERT")
+    return Path(cert) if cert and Path(cert).is_file() else None
+
+
 class PipOptions(BaseModel):
     """How pip inside the image reaches packages; corporate proxies and wheelhouses need these."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    index_url: str | None = None
-    """Primary package index (pip ``--index-url``); ``None`` uses pip's default (PyPI)."""
+    index_url: str | None = Field(default_factory=_env_index_url)
+    """Primary package index (pip ``--index-url``). Default: ``$PIP_INDEX_URL``, else pip's
+    default (PyPI)."""
     extra_index_urls: tuple[str, ...] = ()
     """Additional indexes (pip ``--extra-index-url``)."""
-    find_links: tuple[Path, ...] = ()
+    find_links: tuple[Path, ...] = Field(default_factory=_env_find_links)
     """Local wheelhouse directories (pip ``--find-links``), copied into the build context.
     Default: the directories in ``$PIP_FIND_LINKS`` when that is set."""
-    ca_bundle: Path | None = None
+    ca_bundle: Path | None = Field(default_factory=_env_ca_bundle)
     """CA bundle file for TLS-inspecting proxies, passed to pip as ``--cert``.
     Default: ``$PIP_CERT`` when that names a file."""
     timeout_s: int = 120
