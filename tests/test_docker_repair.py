@@ -172,3 +172,79 @@ def test_no_daemon_says_how_to_start_one(monkeypatch: pytest.MonkeyPatch) -> Non
 
     with pytest.raises(DaemonUnavailable, match="--sandbox local"):
         DockerSandbox(SETTINGS)
+
+
+def test_smoke_cli_exit_codes_and_junit(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    from xml.etree import ElementTree as ET
+
+    bin_ = Path(sys.executable).parent / "paper2code"
+    good, _ = make_repo(
+        tmp_path / "good",
+        {"reproduce.sh": "set -e\n[ \"$1\" = --smoke ] && python -c 'print(42)'\n"},
+    )
+    bad, _ = make_repo(tmp_path / "bad", {"main.py": "raise ValueError('boom')\n"})
+    r = subprocess.run(
+        [str(bin_), "smoke", str(good), "--junit", str(tmp_path / "good.xml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert ET.parse(tmp_path / "good.xml").getroot().get("failures") == "0"
+    r = subprocess.run(
+        [
+            str(bin_),
+            "smoke",
+            str(bad),
+            "--command",
+            "python main.py",
+            "--junit",
+            str(tmp_path / "bad.xml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1 and "boom" in r.stderr
+    failure = ET.parse(tmp_path / "bad.xml").getroot().find(".//failure")
+    assert failure is not None and "ValueError: boom" in failure.text
+    r = subprocess.run(
+        [str(bin_), "smoke", str(tmp_path / "bad" / "repo.generated")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "--command" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_debug_cli_never_modifies_the_original(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bin_ = Path(sys.executable).parent / "paper2code"
+    repo, _ = make_repo(tmp_path, {"main.py": "print(np.zeros(2))\n"})
+    before = (repo / "main.py").read_text()
+    r = subprocess.run(
+        [
+            str(bin_),
+            "debug",
+            str(repo),
+            "--out",
+            str(tmp_path / "session"),
+            "--no-model",
+            "--command",
+            "python main.py",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert r.returncode == 0, r.stderr
+    assert (repo / "main.py").read_text() == before
+    assert "import numpy as np" in (tmp_path / "session" / "repo" / "main.py").read_text()
+    assert (
+        json.loads((tmp_path / "session" / "debug" / "summary.json").read_text())["status"]
+        == "passed"
+    )
