@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -174,3 +175,39 @@ async def test_batch_one_failure_does_not_stop_the_others_and_rerun_redoes_only_
         )
         # gamma's planning turns were not all redone from scratch if some were saved; at most 17
         assert len(new) <= 17
+
+
+async def test_eval_cli_through_the_loopback_server(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    run = await generated_run(tmp_path)
+    bin_ = Path(sys.executable).parent / "paper2code"
+    env = {**os.environ, "PAPER2CODE_LLM__MODEL_INFO__STRUCTURED_OUTPUT": "true"}
+    env.pop("OPENAI_API_KEY", None)
+    with LoopbackServer(judge([4, 2])) as server:
+        r = await asyncio.to_thread(
+            subprocess.run,
+            [
+                str(bin_),
+                "eval",
+                str(run),
+                "--base-url",
+                server.base_url,
+                "--judge-model",
+                "judge-x",
+                "--samples",
+                "2",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        assert {b["model"] for b in server.requests} == {"judge-x"}
+    assert "reference-free: 3.00" in r.stderr
+    saved = json.loads((run / "eval.json").read_text())
+    assert saved["judge_model"] == "judge-x" and saved["reference_free"]["samples"] == 2
+    assert "3.00 ± 1.41" in (run / "report.md").read_text()
