@@ -108,6 +108,7 @@ MODULE_TO_DIST: dict[str, str] = {
             "spacy",
             "gensim",
             "requests",
+            "six",
             "h5py",
             "numba",
             "joblib",

@@ -26,6 +26,8 @@ from sandbox.errors import DependencyInstallError, ImageBuildError, ImageMissing
 from sandbox.settings import PipOptions, SandboxSettings
 
 DEPS_REPO = "paper2code-deps"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+"""Colour codes Docker's build output wraps around stderr lines; kept out of logs."""
 LOG_TAIL_LINES = 60
 
 OnLog = Callable[[str], None]
@@ -145,7 +147,7 @@ def _stream_build(api: Any, *, on_log: OnLog | None, **kwargs: Any) -> tuple[boo
     lines: list[str] = []
     error = ""
     for chunk in api.build(decode=True, rm=True, forcerm=True, **kwargs):
-        text = chunk.get("stream") or chunk.get("status") or ""
+        text = ANSI.sub("", chunk.get("stream") or chunk.get("status") or "")
         if text:
             for line in text.rstrip("\n").splitlines():
                 lines.append(line)

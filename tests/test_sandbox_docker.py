@@ -1,0 +1,339 @@
+"""The Docker sandbox against a real daemon: capture, exit codes, the output cap, copy-not-mount,
+the unprivileged user, dependency images cached by requirements, and the errors of a broken
+sandbox. Every container and volume a test creates must be gone when it ends."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.errors import DaemonUnavailable, DependencyInstallError
+from sandbox.settings import Limits, SandboxSettings
+
+docker_only = pytest.mark.docker
+
+LIMITS = Limits(wall_s=15, memory_mb=256, cpus=1.0, pids=64, output_bytes=100_000)
+LABEL_FILTER = {"label": "paper2code=1"}
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+def _labelled() -> tuple[set[str], set[str]] | None:
+    """(container ids, volume names) labelled ``paper2code=1``; None without a daemon."""
+    try:
+        import docker
+
+        c = docker.from_env(timeout=10)
+        c.ping()
+    except Exception:
+        return None
+    return (
+        {ct.id for ct in c.containers.list(all=True, filters=LABEL_FILTER)},
+        {v.name for v in c.volumes.list(filters=LABEL_FILTER)},
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_leftovers_after_the_module():
+    """No container or volume labelled ``paper2code=1`` is left by these tests. Ones that
+    existed before are not ours; other sandbox users may run concurrently, so what appears
+    meanwhile gets a short grace period to go away."""
+    before = _labelled()
+    yield
+    if before is None:
+        return
+    deadline = time.monotonic() + 20
+    while True:
+        now = _labelled()
+        assert now is not None
+        left = (now[0] - before[0], now[1] - before[1])
+        if left == (set(), set()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert left == (set(), set()), f"left behind (containers, volumes): {left}"
+
+
+class _Creating:
+    """A docker-py collection whose ``create`` notes what it made."""
+
+    def __init__(self, collection: Any, made: list[str], key: str) -> None:
+        self._collection, self._made, self._key = collection, made, key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        obj = self._collection.create(*args, **kwargs)
+        self._made.append(getattr(obj, self._key))
+        return obj
+
+
+class RecordingClient:
+    """Wraps the sandbox's docker client to note every container and volume it creates, so a
+    test can check that exactly those are gone (whatever else runs on the daemon)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.containers_made: list[str] = []
+        self.volumes_made: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    @property
+    def containers(self) -> _Creating:
+        return _Creating(self._client.containers, self.containers_made, "id")
+
+    @property
+    def volumes(self) -> _Creating:
+        return _Creating(self._client.volumes, self.volumes_made, "name")
+
+    def assert_all_removed(self) -> None:
+        import docker.errors
+
+        assert self.containers_made and self.volumes_made
+        for cid in self.containers_made:
+            with pytest.raises(docker.errors.NotFound):
+                self._client.containers.get(cid)
+        for name in self.volumes_made:
+            with pytest.raises(docker.errors.NotFound):
+                self._client.volumes.get(name)
+
+
+@pytest.fixture
+def box():
+    """A DockerSandbox on the base image (numpy, pyyaml, pytest) whose creations are noted;
+    after each test every container and volume it made must be gone."""
+    from sandbox.docker_sandbox import DockerSandbox
+
+    b = DockerSandbox(SandboxSettings(limits=LIMITS))
+    b.image = b.settings.base_image
+    b.client = RecordingClient(b.client)
+    yield b
+    if b.client.containers_made:
+        b.client.assert_all_removed()
+
+
+def repo_with(root: Path, files: dict[str, str]) -> Path:
+    repo = root / "repo"
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    return repo
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``root``: (content, mode)."""
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mode)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+@docker_only
+def test_passing_repo_passes_with_stdout_captured(box, tmp_path: Path) -> None:
+    repo = repo_with(
+        tmp_path,
+        {"main.py": "import numpy as np\nprint('sum', int(np.arange(5).sum()))\n"},
+    )
+    r = box.run(repo, "python main.py")
+    assert r.ok and r.exit_code == 0
+    assert r.stdout == "sum 10\n" and r.stderr == ""
+    assert not (r.timed_out or r.oom_killed or r.truncated)
+    assert r.sandbox == "docker" and r.image == box.settings.base_image
+    assert r.command == "python main.py" and 0 < r.duration_s < LIMITS.wall_s
+
+
+@docker_only
+def test_stdout_and_stderr_are_captured_separately(box, tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "for i in range(3):\n"
+        "    print('out', i)\n"
+        "    print('err', i, file=sys.stderr)\n"
+    )
+    r = box.run(repo_with(tmp_path, {"main.py": code}), "python main.py")
+    assert r.ok
+    assert r.stdout == "out 0\nout 1\nout 2\n"
+    assert r.stderr == "err 0\nerr 1\nerr 2\n"
+
+
+@docker_only
+@pytest.mark.parametrize("code", [7, 1, 42])
+def test_exit_code_is_propagated(box, tmp_path: Path, code: int) -> None:
+    main = f"import sys\nprint('bye', file=sys.stderr)\nsys.exit({code})\n"
+    r = box.run(repo_with(tmp_path, {"main.py": main}), "python main.py")
+    assert r.exit_code == code and not r.ok
+    assert not r.timed_out and not r.oom_killed
+    assert r.stderr == "bye\n"
+
+
+@docker_only
+def test_a_python_traceback_comes_back_in_stderr(box, tmp_path: Path) -> None:
+    main = "def f():\n    return {}['lr']\n\nf()\n"
+    r = box.run(repo_with(tmp_path, {"main.py": main}), "python main.py")
+    assert r.exit_code == 1
+    assert 'File "/workspace/main.py", line 2' in r.stderr and "KeyError: 'lr'" in r.stderr
+
+
+@docker_only
+def test_output_over_the_cap_is_truncated_keeping_the_tail(box, tmp_path: Path) -> None:
+    cap = 4_000
+    code = (
+        "import sys\n"
+        "for i in range(5000):\n"
+        "    print(f'line {i:05d}')\n"
+        "print('short stderr', file=sys.stderr)\n"
+    )
+    r = box.run(
+        repo_with(tmp_path, {"main.py": code}),
+        "python main.py",
+        limits=LIMITS.model_copy(update={"output_bytes": cap}),
+    )
+    assert r.ok and r.truncated
+    assert "line 04999\n" in r.stdout and "line 00000" not in r.stdout
+    assert "truncated" in r.stdout.splitlines()[0]
+    kept = r.stdout.split("\n", 1)[1]
+    assert len(kept.encode()) <= cap and len(kept.encode()) > cap - 20
+    assert r.stderr == "short stderr\n"  # under the cap: whole
+
+
+@docker_only
+def test_the_repo_is_copied_not_mounted(box, tmp_path: Path) -> None:
+    repo = repo_with(
+        tmp_path,
+        {
+            "main.py": (
+                "import os, pathlib, shutil\n"
+                "print(open('data/input.txt').read().strip())\n"
+                "os.remove('data/input.txt')\n"
+                "shutil.rmtree('pkg')\n"
+                "pathlib.Path('created.txt').write_text('new')\n"
+                "with open('main.py', 'a') as fh:\n"
+                "    fh.write('# appended inside the container\\n')\n"
+                "os.chmod('run.sh', 0o777)\n"
+                "print(sorted(os.listdir('.')))\n"
+            ),
+            "data/input.txt": "hello from the host\n",
+            "pkg/__init__.py": "X = 1\n",
+            "run.sh": "echo hi\n",
+        },
+    )
+    before = snapshot(repo)
+    r = box.run(repo, "python main.py")
+    assert r.ok, r.stderr
+    first, listing = r.stdout.splitlines()
+    assert first == "hello from the host"
+    assert listing == "['created.txt', 'data', 'main.py', 'run.sh']"
+    assert snapshot(repo) == before
+    assert not (repo / "created.txt").exists()
+
+
+@docker_only
+def test_the_program_runs_as_uid_1000_with_no_capabilities(box, tmp_path: Path) -> None:
+    repo = repo_with(tmp_path, {"main.py": "pass\n"})
+    r = box.run(
+        repo,
+        "id -u; id -g; grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs):' /proc/self/status; "
+        "stat -c '%u %a' /workspace /workspace/main.py",
+    )
+    assert r.ok, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "1000" and lines[1] == "1000"
+    status = dict(line.split(":\t") for line in lines[2:6])
+    assert int(status["CapEff"], 16) == 0
+    assert int(status["CapPrm"], 16) == 0
+    assert int(status["CapBnd"], 16) == 0
+    assert status["NoNewPrivs"] == "1"
+    assert [ln.split()[0] for ln in lines[6:8]] == ["1000", "1000"]  # the copy is the user's
+
+
+# ----------------------------------------------------------------------------- images
+
+
+@docker_only
+def test_dependency_image_is_built_once_then_cached(tmp_path: Path) -> None:
+    import docker
+
+    from sandbox.docker_sandbox import DockerSandbox
+
+    settings = SandboxSettings(limits=LIMITS)
+    repo = repo_with(
+        tmp_path,
+        {
+            "main.py": "import six\nprint('six', six.__version__)\n",
+            "requirements.txt": "six==1.17.0\n",
+        },
+    )
+    # a cold start: drop the image an earlier session may have left
+    probe = DockerSandbox(settings)
+    tag = probe.prepare(repo)
+    assert tag.startswith("paper2code-deps:")
+    docker.from_env().images.remove(tag, force=True)
+
+    first = DockerSandbox(settings)
+    assert first.prepare(repo) == tag and first.builds == 1
+    image = docker.from_env().images.get(tag)
+    assert image.labels.get("paper2code") == "1"
+
+    second = DockerSandbox(settings)
+    t0 = time.monotonic()
+    assert second.prepare(repo) == tag
+    assert second.builds == 0 and time.monotonic() - t0 < 5
+
+    # the same requirements written differently are the same image
+    (repo / "requirements.txt").write_text("# pinned\n\nsix==1.17.0   # compat\nsix==1.17.0\n")
+    third = DockerSandbox(settings)
+    assert third.prepare(repo) == tag and third.builds == 0
+
+    r = second.run(repo, "python main.py")
+    assert r.ok and r.stdout == "six 1.17.0\n" and r.image == tag
+
+
+@docker_only
+def test_empty_requirements_use_the_base_image(tmp_path: Path) -> None:
+    from sandbox.docker_sandbox import DockerSandbox
+
+    settings = SandboxSettings(limits=LIMITS)
+    repo = repo_with(tmp_path, {"main.py": "", "requirements.txt": "# nothing\n\n"})
+    b = DockerSandbox(settings)
+    assert b.prepare(repo) == settings.base_image and b.builds == 0
+
+
+@docker_only
+def test_a_requirement_that_does_not_exist_raises_with_the_pip_log(tmp_path: Path) -> None:
+    from sandbox.docker_sandbox import DockerSandbox
+
+    repo = repo_with(
+        tmp_path, {"main.py": "", "requirements.txt": "this-package-does-not-exist-p2c==1.0\n"}
+    )
+    b = DockerSandbox(SandboxSettings(limits=LIMITS))
+    with pytest.raises(DependencyInstallError, match=r"requirements\.txt") as info:
+        b.prepare(repo)
+    log = info.value.log
+    assert "No matching distribution found for this-package-does-not-exist-p2c==1.0" in log
+    assert b.builds == 0 and b.image is None
+
+
+def test_no_daemon_raises_daemon_unavailable_saying_how_to_start_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sandbox.docker_sandbox import DockerSandbox
+    from sandbox.factory import make_sandbox
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    with pytest.raises(DaemonUnavailable) as info:
+        DockerSandbox(SandboxSettings())
+    message = str(info.value)
+    assert "unix:///nonexistent.sock" in message
+    assert "dockerd" in message and "--sandbox local" in message
+    with pytest.raises(DaemonUnavailable):
+        make_sandbox(SandboxSettings(kind="docker"))

@@ -1,0 +1,299 @@
+"""Hostile programs in the Docker sandbox: every limit holds, the host is untouched, and the
+container and its volume are removed whatever the program did."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.settings import Limits, SandboxSettings
+
+pytestmark = [pytest.mark.docker]
+
+LIMITS = Limits(wall_s=10, memory_mb=192, cpus=1.0, pids=64, output_bytes=50_000)
+LABEL_FILTER = {"label": "paper2code=1"}
+
+
+def _labelled() -> tuple[set[str], set[str]] | None:
+    """(container ids, volume names) labelled ``paper2code=1``; None without a daemon (the
+    tests are then skipped, or failed under CI, by conftest)."""
+    try:
+        import docker
+
+        c = docker.from_env(timeout=10)
+        c.ping()
+    except Exception:
+        return None
+    return (
+        {ct.id for ct in c.containers.list(all=True, filters=LABEL_FILTER)},
+        {v.name for v in c.volumes.list(filters=LABEL_FILTER)},
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_leftovers_after_the_module():
+    """No container or volume labelled ``paper2code=1`` is left by these tests (ones from
+    before, or from a concurrent user that go away within the grace period, are not ours)."""
+    before = _labelled()
+    yield
+    if before is None:
+        return
+    deadline = time.monotonic() + 20
+    while True:
+        now = _labelled()
+        assert now is not None
+        left = (now[0] - before[0], now[1] - before[1])
+        if left == (set(), set()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert left == (set(), set()), f"left behind (containers, volumes): {left}"
+
+
+class _Creating:
+    def __init__(self, collection: Any, made: list[str], key: str) -> None:
+        self._collection, self._made, self._key = collection, made, key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        obj = self._collection.create(*args, **kwargs)
+        self._made.append(getattr(obj, self._key))
+        return obj
+
+
+class RecordingClient:
+    """The sandbox's docker client, noting the containers and volumes it creates."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.containers_made: list[str] = []
+        self.volumes_made: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    @property
+    def containers(self) -> _Creating:
+        return _Creating(self._client.containers, self.containers_made, "id")
+
+    @property
+    def volumes(self) -> _Creating:
+        return _Creating(self._client.volumes, self.volumes_made, "name")
+
+    def assert_all_removed(self) -> None:
+        import docker.errors
+
+        assert self.containers_made and self.volumes_made
+        for cid in self.containers_made:
+            with pytest.raises(docker.errors.NotFound):
+                self._client.containers.get(cid)
+        for name in self.volumes_made:
+            with pytest.raises(docker.errors.NotFound):
+                self._client.volumes.get(name)
+
+
+@pytest.fixture
+def box():
+    from sandbox.docker_sandbox import DockerSandbox
+
+    b = DockerSandbox(SandboxSettings(limits=LIMITS))
+    b.image = b.settings.base_image  # the base image has what these programs need
+    b.client = RecordingClient(b.client)
+    yield b
+    b.client.assert_all_removed()
+
+
+def repo_with(tmp_path: Path, code: str) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "main.py").write_text(code)
+    return repo
+
+
+def test_infinite_loop_times_out_near_the_limit(box, tmp_path: Path) -> None:
+    wall = 3.0
+    repo = repo_with(tmp_path, "print('spinning', flush=True)\nwhile True:\n    pass\n")
+    t0 = time.monotonic()
+    r = box.run(repo, "python main.py", limits=LIMITS.model_copy(update={"wall_s": wall}))
+    elapsed = time.monotonic() - t0
+    assert r.timed_out and r.exit_code is None and not r.ok and not r.oom_killed
+    assert wall <= r.duration_s < wall + 2
+    assert elapsed < wall + 5
+    assert r.stdout == "spinning\n"  # output up to the kill is kept
+    box.client.assert_all_removed()
+
+
+def test_sleeping_shell_children_are_killed_at_the_limit_too(box, tmp_path: Path) -> None:
+    repo = repo_with(tmp_path, "")
+    t0 = time.monotonic()
+    r = box.run(
+        repo,
+        "sleep 300 & sleep 300 & wait",
+        limits=LIMITS.model_copy(update={"wall_s": 2}),
+    )
+    assert r.timed_out and r.exit_code is None
+    assert time.monotonic() - t0 < 7
+
+
+def test_memory_hog_is_oom_killed(box, tmp_path: Path) -> None:
+    code = (
+        "blocks = []\n"
+        "for i in range(20):  # 20 x 50 MiB = 1 GiB, every page touched\n"
+        "    blocks.append(b'x' * (50 * 1024 * 1024))\n"
+        "    print('allocated', (i + 1) * 50, 'MiB', flush=True)\n"
+        "print('SURVIVED')\n"
+    )
+    r = box.run(repo_with(tmp_path, code), "python main.py")
+    assert r.oom_killed, (r.exit_code, r.stderr[-500:])
+    assert not r.ok and not r.timed_out and r.exit_code == 137
+    assert "SURVIVED" not in r.stdout
+    reached = [int(line.split()[1]) for line in r.stdout.splitlines()]
+    assert reached and max(reached) <= LIMITS.memory_mb
+
+
+def test_python_fork_loop_is_refused_at_the_pids_limit(box, tmp_path: Path) -> None:
+    code = (
+        "import os, time\n"
+        "children = 0\n"
+        "for _ in range(1000):\n"
+        "    try:\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(60)\n"
+        "            os._exit(0)\n"
+        "        children += 1\n"
+        "    except OSError as exc:\n"
+        "        print('refused after', children, exc.errno, flush=True)\n"
+        "        break\n"
+        "else:\n"
+        "    print('never refused', flush=True)\n"
+        "os._exit(3)\n"
+    )
+    r = box.run(
+        repo_with(tmp_path, code), "python main.py", limits=LIMITS.model_copy(update={"wall_s": 8})
+    )
+    assert r.exit_code == 3, (r.stdout, r.stderr[-300:])
+    assert "never refused" not in r.stdout
+    children = int(r.stdout.split("refused after")[1].split()[0])
+    assert 0 < children < LIMITS.pids
+
+
+def test_bash_fork_bomb_ends_and_the_host_is_fine(box, tmp_path: Path) -> None:
+    wall = 4.0
+    repo = repo_with(tmp_path, "")
+    # the classic bomb, while the main shell stays alive until the wall-clock limit
+    (repo / "bomb.sh").write_text("bomb() { bomb | bomb & }\nbomb\nsleep 60\n")
+    t0 = time.monotonic()
+    r = box.run(repo, "bash bomb.sh", limits=LIMITS.model_copy(update={"wall_s": wall}))
+    elapsed = time.monotonic() - t0
+    assert r.timed_out and r.exit_code is None and not r.ok
+    assert "Resource temporarily unavailable" in r.stderr  # fork refused: the pids limit held
+    assert elapsed < wall + 10
+    # the test process can still start processes: nothing leaked onto the host
+    assert subprocess.run(["true"], check=False).returncode == 0
+    assert os.getloadavg()[0] >= 0
+
+
+def test_network_is_unreachable(box, tmp_path: Path) -> None:
+    code = (
+        "import os, socket\n"
+        "print('interfaces', sorted(os.listdir('/sys/class/net')))\n"
+        "try:\n"
+        "    socket.getaddrinfo('pypi.org', 443)\n"
+        "    print('RESOLVED')\n"
+        "except OSError as exc:\n"
+        "    print('dns failed', type(exc).__name__)\n"
+        "s = socket.socket()\n"
+        "s.settimeout(3)\n"
+        "s.connect(('1.1.1.1', 53))\n"
+        "print('CONNECTED')\n"
+    )
+    r = box.run(repo_with(tmp_path, code), "python main.py")
+    assert r.exit_code not in (0, None)
+    assert "interfaces ['lo']" in r.stdout
+    assert "dns failed" in r.stdout and "RESOLVED" not in r.stdout
+    assert "CONNECTED" not in r.stdout
+    assert "OSError" in r.stderr and "Network is unreachable" in r.stderr
+
+
+def test_pip_cannot_download(box, tmp_path: Path) -> None:
+    r = box.run(
+        repo_with(tmp_path, ""),
+        "python -m pip download --no-deps --retries 0 --timeout 3 -d /tmp/dl six",
+        limits=LIMITS.model_copy(update={"wall_s": 20}),
+    )
+    assert r.exit_code not in (0, None) and not r.timed_out
+    assert "No matching distribution found for six" in r.stderr
+    assert "Saved" not in r.stdout
+
+
+def test_writes_outside_the_workspace_fail_and_scratch_space_works(box, tmp_path: Path) -> None:
+    code = (
+        "import os\n"
+        "for target in ['/etc/evil', '/usr/evil', '/usr/local/bin/evil', '/opt/venv/evil',\n"
+        "               '/opt/venv/bin/python', '/evil', '/root/evil']:\n"
+        "    try:\n"
+        "        with open(target, 'a') as fh:\n"
+        "            fh.write('x')\n"
+        "        print('WROTE', target)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', target, exc.strerror)\n"
+        "for scratch in ['/tmp/ok', '/workspace/ok', os.path.expanduser('~/ok')]:\n"
+        "    with open(scratch, 'w') as fh:\n"
+        "        fh.write('x')\n"
+        "    print('wrote', scratch)\n"
+        "for line in open('/proc/self/mounts'):\n"
+        "    dev, point, fs, opts = line.split()[:4]\n"
+        "    if point in ('/', '/workspace', '/tmp'):\n"
+        "        print('mount', point, fs, opts)\n"
+    )
+    repo = repo_with(tmp_path, code)
+    r = box.run(repo, "python main.py")
+    assert r.ok, r.stderr
+    assert "WROTE" not in r.stdout
+    refused = [line for line in r.stdout.splitlines() if line.startswith("refused")]
+    assert len(refused) == 7
+    assert all(("Read-only" in line or "Permission denied" in line) for line in refused)
+    assert "wrote /workspace/ok" in r.stdout
+    assert r.stdout.count("wrote /tmp/ok") == 2  # /tmp, and $HOME which is /tmp
+    assert not (repo / "ok").exists()
+    mounts = {
+        line.split()[1]: (line.split()[2], set(line.split()[3].split(",")))
+        for line in r.stdout.splitlines()
+        if line.startswith("mount ")
+    }
+    assert "ro" in mounts["/"][1]  # a read-only root filesystem, not just file permissions
+    assert "rw" in mounts["/workspace"][1]
+    assert mounts["/tmp"][0] == "tmpfs" and {"rw", "nosuid", "nodev"} <= mounts["/tmp"][1]
+
+
+def test_the_host_is_out_of_reach(box, tmp_path: Path) -> None:
+    secret = tmp_path / "outside" / "host-secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("original")
+    code = (
+        "import os\n"
+        f"secret = {str(secret)!r}\n"
+        "for path in [secret, '/var/run/docker.sock', '/run/docker.sock']:\n"
+        "    print(path, 'exists' if os.path.exists(path) else 'missing')\n"
+        "try:\n"
+        "    os.makedirs(os.path.dirname(secret), exist_ok=True)\n"
+        "    with open(secret, 'w') as fh:\n"
+        "        fh.write('tampered')\n"
+        "    print('wrote a file of that name, inside the container')\n"
+        "except OSError as exc:\n"
+        "    print('refused', exc.strerror)\n"
+        "print('root entries', sorted(os.listdir('/'))[:40])\n"
+    )
+    repo = repo_with(tmp_path, code)
+    r = box.run(repo, "python main.py")
+    assert r.ok, r.stderr
+    assert f"{secret} missing" in r.stdout
+    assert "/var/run/docker.sock missing" in r.stdout and "/run/docker.sock missing" in r.stdout
+    assert secret.read_text() == "original"
+    assert sorted(p.name for p in secret.parent.iterdir()) == ["host-secret.txt"]
