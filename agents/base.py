@@ -3,7 +3,8 @@ the reply validated and, when it does not validate, sent back with the validatio
 
 Endpoints that support JSON-schema structured output get ``output_content_type`` (AutoGen sends
 ``response_format`` with the schema). Endpoints that only do JSON mode get the schema in the
-prompt and the reply is validated here. Either way a reply that fails validation goes back to the
+prompt and the reply is validated here. Either way the prompt shows exactly one schema,
+:func:`schema_text`: the one the endpoint enforces, or the one the reply is validated against. Either way a reply that fails validation goes back to the
 same conversation with the error (``prompts/validation_retry.md``); after the retries a
 ``ModelError`` ends the step, and nothing is written for it.
 """
@@ -19,8 +20,10 @@ from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import StructuredMessage, TextMessage
 from autogen_core.model_context import UnboundedChatCompletionContext
 from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, UserMessage
+from openai.lib import type_to_response_format_param
 from pydantic import BaseModel, ValidationError
 
+import prompts
 from paper2code.errors import ModelError
 from paper2code.llm.structured import (
     describe_errors,
@@ -50,9 +53,19 @@ class Reply(Generic[T]):
     attempts: int
 
 
-def schema_text(schema: type[BaseModel]) -> str:
-    """The JSON schema of a reply model, as given to the model in the prompt (stable bytes)."""
-    return json.dumps(schema.model_json_schema(), separators=(",", ":"), sort_keys=True)
+def request_schema(schema: type[BaseModel], options: AgentOptions) -> dict[str, Any]:
+    """The JSON schema a reply is held to. With structured output it is exactly the schema the
+    endpoint enforces: the strict one the openai client derives from ``schema`` and sends as
+    ``response_format`` (every field required, no extra keys). In JSON mode it is ``schema``'s
+    own, which the reply is validated against here (fields with defaults may be left out)."""
+    if options.structured_output:
+        return type_to_response_format_param(schema)["json_schema"]["schema"]  # type: ignore[index]
+    return schema.model_json_schema()
+
+
+def schema_text(schema: type[BaseModel], options: AgentOptions) -> str:
+    """:func:`request_schema` as the prompt shows it (compact, stable bytes)."""
+    return json.dumps(request_schema(schema, options), separators=(",", ":"), sort_keys=True)
 
 
 def new_context(history: Sequence[tuple[str, str]] = ()) -> UnboundedChatCompletionContext:
@@ -129,19 +142,73 @@ async def ask(
     )
 
 
-async def ask_once(
+@dataclass(frozen=True)
+class RepoFile:
+    """A file of a repository, shown to a model by name."""
+
+    path: str
+    content: str
+
+
+async def ask_fresh(
     name: str,
     client: ChatCompletionClient,
     options: AgentOptions,
+    *,
+    system: str,
     task: str,
     schema: type[T],
+    tools: Sequence[Any] = (),
+    max_tool_iterations: int = 1,
 ) -> Reply[T]:
-    """A fresh one-call conversation, opened by the system message every stage shares."""
-    import prompts
-
+    """``task`` in a new conversation opened by ``system``; the reply validated as ``schema``."""
     context = new_context()
-    agent = make_agent(name, client, prompts.render("system.md"), schema, options, context=context)
+    agent = make_agent(
+        name,
+        client,
+        system,
+        schema,
+        options,
+        context=context,
+        tools=tools,
+        max_tool_iterations=max_tool_iterations,
+    )
     return await ask(agent, context, task, schema, options)
+
+
+@dataclass(frozen=True)
+class SharedContext:
+    """What every analysis and coding request of a run opens with (identical bytes across the
+    calls of both stages, so endpoint prefix caching applies)."""
+
+    paper_md: str
+    plan_md: str
+    config_yaml: str
+
+    def variables(self) -> dict[str, str]:
+        """The prompt variables of the shared prefix (``paper``, ``plan``, ``config_yaml``)."""
+        return {"paper": self.paper_md, "plan": self.plan_md, "config_yaml": self.config_yaml}
+
+
+class RoleAgent:
+    """A role whose every request is a fresh one-call conversation opened by the system message
+    all generation stages share."""
+
+    name = "agent"
+
+    def __init__(self, client: ChatCompletionClient, options: AgentOptions) -> None:
+        self.client = client
+        self.options = options
+
+    def schema_text(self, schema: type[BaseModel]) -> str:
+        return schema_text(schema, self.options)
+
+    async def ask_once(self, task: str, schema: type[T]) -> Reply[T]:
+        """Ask ``task`` in a new conversation; the reply validated as ``schema``."""
+        system = prompts.render("system.md")
+        return await ask_fresh(
+            self.name, self.client, self.options, system=system, task=task, schema=schema
+        )
 
 
 def with_path(reply: Reply[T], path: str) -> Reply[T]:

@@ -8,23 +8,25 @@ prompt does not grow with every file written).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
-from autogen_core.models import ChatCompletionClient
-
 import prompts
-from agents.base import AgentOptions, Reply, ask_once, schema_text, with_path
+from agents.base import Reply, RepoFile, RoleAgent, SharedContext, with_path
 from paper2code.schemas import CodedFile
 
-FileKind = Literal["python", "test", "shell", "readme", "other"]
+FileKind = Literal["python", "smoke_test", "shell", "readme", "other"]
+
+SMOKE_TEST = "tests/test_smoke.py"
+"""The smoke test every generated repository gets besides its planned files."""
 
 
 def file_kind(path: str) -> FileKind:
-    """Which prompt variant a file gets: non-Python files do not get Python instructions."""
+    """Which prompt variant a file gets: non-Python files do not get Python instructions, and
+    only the added smoke test gets the smoke-test instructions (a planned test file is coded
+    from its own design, like any other Python file)."""
     name = path.rsplit("/", 1)[-1]
-    if name.startswith("test_") and name.endswith(".py"):
-        return "test"
+    if path == SMOKE_TEST:
+        return "smoke_test"
     if name.endswith(".py"):
         return "python"
     if name.endswith(".sh"):
@@ -34,61 +36,35 @@ def file_kind(path: str) -> FileKind:
     return "other"
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """A file already written, shown to the coder by name."""
-
-    path: str
-    content: str
-
-
-class Coder:
+class Coder(RoleAgent):
     """Writes one complete file at a time."""
 
-    def __init__(self, client: ChatCompletionClient, options: AgentOptions) -> None:
-        self.client = client
-        self.options = options
+    name = "coder"
 
     def task(
         self,
-        *,
-        paper_md: str,
-        plan_md: str,
-        config_yaml: str,
+        shared: SharedContext,
         path: str,
         analysis: str,
-        dependencies: Sequence[SourceFile],
+        dependencies: Sequence[RepoFile],
     ) -> str:
         return prompts.render(
             "coder_file.md",
-            paper=paper_md,
-            plan=plan_md,
-            config_yaml=config_yaml,
+            **shared.variables(),
             path=path,
             kind=file_kind(path),
             analysis=analysis,
             dependencies=list(dependencies),
-            schema=schema_text(CodedFile),
+            schema=self.schema_text(CodedFile),
         )
 
     async def write(
         self,
-        *,
-        paper_md: str,
-        plan_md: str,
-        config_yaml: str,
+        shared: SharedContext,
         path: str,
         analysis: str = "",
-        dependencies: Sequence[SourceFile] = (),
+        dependencies: Sequence[RepoFile] = (),
     ) -> Reply[CodedFile]:
         """The complete contents of ``path``."""
-        task = self.task(
-            paper_md=paper_md,
-            plan_md=plan_md,
-            config_yaml=config_yaml,
-            path=path,
-            analysis=analysis,
-            dependencies=dependencies,
-        )
-        reply = await ask_once("coder", self.client, self.options, task, CodedFile)
-        return with_path(reply, path)
+        task = self.task(shared, path, analysis, dependencies)
+        return with_path(await self.ask_once(task, CodedFile), path)

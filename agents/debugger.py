@@ -17,22 +17,13 @@ from autogen_core.tools import FunctionTool
 from pydantic import BaseModel, Field
 
 import prompts
-from agents.base import AgentOptions, ask, make_agent, new_context, schema_text
+from agents.base import AgentOptions, ask_fresh, schema_text
 from sandbox.loop import FailureReport
 from sandbox.patch import Edit
+from sandbox.tree import inside, iter_text_files, read_bytes
 
 MAX_READ_LINES = 400
 MAX_SEARCH_HITS = 50
-TEXT_SUFFIXES = {".py", ".sh", ".txt", ".md", ".yaml", ".yml", ".toml", ".cfg", ".json", ".ini"}
-
-
-class ProposedEdit(BaseModel):
-    path: str
-    """File relative to the repository root."""
-    search: str
-    """Exact text of the current file to replace (empty to create a new file)."""
-    replace: str
-    """Replacement text."""
 
 
 class RepairProposal(BaseModel):
@@ -40,13 +31,8 @@ class RepairProposal(BaseModel):
 
     rationale: str
     """What causes the failure and why the edits fix it, in one or two sentences."""
-    edits: list[ProposedEdit] = Field(default_factory=list)
-
-
-def _inside(repo: Path, path: str) -> Path | None:
-    target = (repo / path).resolve()
-    root = repo.resolve()
-    return target if target == root or root in target.parents else None
+    edits: list[Edit] = Field(default_factory=list)
+    """SEARCH/REPLACE edits, applied in order."""
 
 
 def read_file_tool(repo: Path) -> FunctionTool:
@@ -54,12 +40,13 @@ def read_file_tool(repo: Path) -> FunctionTool:
     parameter required, as strict tools demand)."""
 
     def read_file(path: str, start_line: int, end_line: int) -> str:
-        target = _inside(repo, path)
+        target = inside(repo, path)
         if target is None:
             return f"refused: {path} is outside the repository"
-        if not target.is_file():
+        try:
+            lines = read_bytes(target).decode("utf-8", errors="replace").splitlines()
+        except OSError:
             return f"no such file: {path}"
-        lines = target.read_text(encoding="utf-8", errors="replace").splitlines()
         start = max(1, start_line)
         end = min(len(lines), end_line, start + MAX_READ_LINES - 1)
         body = "\n".join(f"{i:5d}  {lines[i - 1]}" for i in range(start, end + 1))
@@ -81,13 +68,8 @@ def search_repo_tool(repo: Path) -> FunctionTool:
         except re.error as exc:
             return f"invalid regular expression: {exc}"
         hits: list[str] = []
-        for p in sorted(repo.rglob("*")):
-            if not p.is_file() or p.suffix not in TEXT_SUFFIXES or ".git" in p.parts:
-                continue
-            rel = p.relative_to(repo).as_posix()
-            for n, line in enumerate(
-                p.read_text(encoding="utf-8", errors="replace").splitlines(), 1
-            ):
+        for rel, text in iter_text_files(repo):
+            for n, line in enumerate(text.splitlines(), 1):
                 if rx.search(line):
                     hits.append(f"{rel}:{n}: {line.strip()}")
                     if len(hits) >= MAX_SEARCH_HITS:
@@ -145,22 +127,20 @@ class DebuggerFixer:
             stdout_tail=report.stdout_tail,
             rejected=rejected,
             history=list(self.history),
-            schema=schema_text(RepairProposal),
+            schema=schema_text(RepairProposal, self.options),
         )
 
     async def propose(self, report: FailureReport) -> list[Edit]:
         """SEARCH/REPLACE edits for the failure in ``report``."""
-        context = new_context()
-        agent = make_agent(
+        reply = await ask_fresh(
             "debugger",
             self.client,
-            prompts.render("debugger_system.md"),
-            RepairProposal,
             self.options,
-            context=context,
+            system=prompts.render("debugger_system.md"),
+            task=self.task(report),
+            schema=RepairProposal,
             tools=[read_file_tool(self.repo), search_repo_tool(self.repo)],
             max_tool_iterations=self.max_tool_iterations,
         )
-        reply = await ask(agent, context, self.task(report), RepairProposal, self.options)
         self.history.append(reply.value.rationale)
-        return [Edit(path=e.path, search=e.search, replace=e.replace) for e in reply.value.edits]
+        return list(reply.value.edits)

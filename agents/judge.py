@@ -4,52 +4,37 @@ implementation) and returns a structured ``Judgement``. One call per sample."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-from autogen_core.models import ChatCompletionClient
 
 import prompts
-from agents.base import AgentOptions, Reply, ask, make_agent, new_context, schema_text
+from agents.base import Reply, RepoFile, RoleAgent, ask_fresh
 from paper2code.schemas import Judgement
 
 
-@dataclass(frozen=True)
-class RepoFile:
-    path: str
-    content: str
+class Judge(RoleAgent):
+    """Judges a repository against the paper, in a conversation of its own."""
 
+    name = "judge"
 
-def judge_task(
-    paper_md: str,
-    files: Sequence[RepoFile],
-    *,
-    reference_files: Sequence[RepoFile] = (),
-    omitted: Sequence[str] = (),
-) -> str:
-    return prompts.render(
-        "judge_task.md",
-        paper=paper_md,
-        files=list(files),
-        reference_files=list(reference_files),
-        omitted=list(omitted),
-        schema=schema_text(Judgement),
-    )
-
-
-class Judge:
-    def __init__(self, client: ChatCompletionClient, options: AgentOptions) -> None:
-        self.client = client
-        self.options = options
+    def task(
+        self,
+        paper_md: str,
+        files: Sequence[RepoFile],
+        *,
+        reference_files: Sequence[RepoFile] = (),
+        omitted: Sequence[str] = (),
+    ) -> str:
+        return prompts.render(
+            "judge_task.md",
+            paper=paper_md,
+            files=list(files),
+            reference_files=list(reference_files),
+            omitted=list(omitted),
+            schema=self.schema_text(Judgement),
+        )
 
     async def judge(self, task: str) -> Reply[Judgement]:
-        """One judge sample for a rendered ``judge_task``."""
-        context = new_context()
-        agent = make_agent(
-            "judge",
-            self.client,
-            prompts.render("judge_system.md"),
-            Judgement,
-            self.options,
-            context=context,
+        """One judge sample for a rendered :meth:`task`."""
+        system = prompts.render("judge_system.md")
+        return await ask_fresh(
+            self.name, self.client, self.options, system=system, task=task, schema=Judgement
         )
-        return await ask(agent, context, task, Judgement, self.options)

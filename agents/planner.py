@@ -37,9 +37,9 @@ TURNS: tuple[tuple[str, type[BaseModel], str], ...] = (
 OnTurn = Callable[[str, BaseModel, str], Awaitable[None] | None]
 
 
-def turn_task(template: str, schema: type[BaseModel], paper_md: str) -> str:
+def turn_task(template: str, schema: type[BaseModel], paper_md: str, options: AgentOptions) -> str:
     """The user message of one turn (only the first carries the paper)."""
-    variables: dict[str, Any] = {"schema": schema_text(schema)}
+    variables: dict[str, Any] = {"schema": schema_text(schema, options)}
     if template == "planner_overall.md":
         variables["paper"] = paper_md
     return prompts.render(template, **variables)
@@ -88,7 +88,7 @@ class Planner:
         results: dict[str, BaseModel] = {}
         replaying = True
         for name, schema, template in TURNS:
-            task = turn_task(template, schema, paper_md)
+            task = turn_task(template, schema, paper_md, self.options)
             raw = done.get(name)
             if replaying and raw is not None:
                 try:

@@ -28,13 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sandbox.docker_sandbox import DockerSandbox  # noqa: E402
-from sandbox.images import (  # noqa: E402
-    deps_tag,
-    image_id,
-    matching_wheels,
-    normalize_requirements,
-    requirement_names,
-)
+from sandbox.images import deps_tag, image_id, matching_wheels  # noqa: E402
+from sandbox.requirements import normalize_requirements, requirement_names  # noqa: E402
 from sandbox.settings import SandboxSettings  # noqa: E402
 
 TARGET_S = 1.0

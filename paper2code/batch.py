@@ -8,17 +8,20 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
-from paper2code.pipeline import ClientProvider, Pipeline
+from paper2code.evaluate import EvalResult
+from paper2code.llm import ModelClients
+from paper2code.pipeline import Pipeline
 from paper2code.progress import Reporter, SilentReporter
+from paper2code.report import write_report
 from paper2code.runstore import RunStore
 from paper2code.settings import STAGES, Settings
 from sandbox import atomic
+from sandbox.base import Sandbox
 
-ClientsFor = Callable[[Path], tuple[ClientProvider, bool]]
+ClientsFor = Callable[[Path], tuple[ModelClients, bool]]
 """Run directory → (client provider, structured-output support)."""
 
 
@@ -50,27 +53,26 @@ def unique_dirs(papers: Sequence[Path], out: Path, slug: Callable[[str], str]) -
 
 
 def is_finished(run_dir: Path) -> bool:
-    return RunStore(run_dir).manifest().get("status") == "done"
+    return RunStore(run_dir).manifest().status == "done"
 
 
 def row_for(
     paper: Path, run_dir: Path, status: str, error: str = "", resumed: bool = False
 ) -> BatchRow:
     store = RunStore(run_dir)
-    manifest = store.manifest() if store.exists("run.json") else {}
-    debug = manifest.get("debug") or {}
+    manifest = store.manifest()
     score = None
     if store.exists("eval.json"):
-        ref_free = store.read_json("eval.json").get("reference_free") or {}
-        score = (ref_free.get("score") or {}).get("mean")
+        evaluation = EvalResult.model_validate(store.read_json("eval.json"))
+        score = evaluation.reference_free.score.mean if evaluation.reference_free else None
     return BatchRow(
         paper=str(paper),
         run_dir=str(run_dir),
         status=status,
         resumed=resumed,
-        smoke=debug.get("status") or "not run",
-        changed_line_ratio=debug.get("changed_line_ratio"),
-        cost_usd=round((manifest.get("usage") or {}).get("total", {}).get("cost_usd", 0.0), 6),
+        smoke=manifest.debug.status if manifest.debug else "not run",
+        changed_line_ratio=manifest.debug.changed_line_ratio if manifest.debug else None,
+        cost_usd=round(manifest.usage.total.cost_usd, 6),
         score=score,
         error=error,
     )
@@ -85,7 +87,7 @@ async def run_batch(
     clients_for: ClientsFor,
     slug: Callable[[str], str],
     reporter: Reporter | None = None,
-    sandbox: Any | None = None,
+    sandbox: Sandbox | None = None,
 ) -> list[BatchRow]:
     """Run every paper (``jobs`` at a time); a failing paper never stops the others."""
     reporter = reporter or SilentReporter()
@@ -113,11 +115,8 @@ async def run_batch(
                 status, error = outcome.status, outcome.message
             except Exception as exc:  # one paper's failure is recorded, the batch goes on
                 status, error = "failed", f"{type(exc).__name__}: {exc}"
-        if run_dir.exists():
-            from paper2code.report import write_report
-
-            if RunStore(run_dir).exists("run.json"):
-                write_report(run_dir)
+        if RunStore(run_dir).exists("run.json"):
+            write_report(run_dir)
         reporter.advance("batch", paper.name, status)
         return row_for(paper, run_dir, status, error)
 

@@ -3,17 +3,25 @@ with exit code 2; anything else is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from typer._click.exceptions import ClickException  # typer ≥ 0.29 vendors click (pinned)
 
-from paper2code.errors import Paper2CodeError
+from paper2code.errors import ConfigError, Paper2CodeError, PaperError
 from paper2code.settings import Settings
 from sandbox.errors import SandboxError
+from sandbox.loop import DebugSummary
+from sandbox.settings import SandboxKind
 
 app = typer.Typer(
     name="paper2code",
@@ -26,6 +34,7 @@ sandbox_app = typer.Typer(help="Sandbox images and maintenance.", no_args_is_hel
 app.add_typer(sandbox_app, name="sandbox")
 
 console = Console(stderr=True)
+INTERRUPTED = "[yellow]interrupted[/]: finished artifacts are kept; rerun to resume"
 
 
 def slugify(name: str) -> str:
@@ -35,34 +44,48 @@ def slugify(name: str) -> str:
     return slug[:60] or "paper"
 
 
-def settings_from_options(
-    *,
-    model: str | None = None,
-    base_url: str | None = None,
-    sandbox: str | None = None,
-    max_cost: float | None = None,
-    concurrency: int | None = None,
-    max_debug_iters: int | None = None,
-) -> Settings:
-    """Settings from the environment, overridden by the CLI options that were given."""
-    from paper2code.errors import ConfigError
+OPTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "model": ("llm", "model"),
+    "base_url": ("llm", "base_url"),
+    "judge_model": ("llm", "judging_model"),
+    "sandbox": ("sandbox", "kind"),
+    "timeout": ("sandbox", "limits", "wall_s"),
+    "max_cost": ("pipeline", "max_cost_usd"),
+    "concurrency": ("pipeline", "concurrency"),
+    "max_debug_iters": ("pipeline", "max_debug_iters"),
+    "max_iters": ("pipeline", "max_debug_iters"),
+    "max_pages": ("ingest", "max_pages"),
+    "samples": ("eval", "samples"),
+}
+"""CLI option → the setting it overrides."""
 
-    settings = Settings()
-    if model:
-        settings.llm.model = model
-    if base_url:
-        settings.llm.base_url = base_url
-    if sandbox is not None:
-        if sandbox not in {"docker", "local", "none"}:
-            raise ConfigError(f"--sandbox {sandbox!r}: choose docker, local or none")
-        settings.sandbox.kind = sandbox  # type: ignore[assignment]
-    if max_cost is not None:
-        settings.pipeline.max_cost_usd = max_cost
-    if concurrency is not None:
-        settings.pipeline.concurrency = concurrency
-    if max_debug_iters is not None:
-        settings.pipeline.max_debug_iters = max_debug_iters
-    return settings
+
+def settings_from_options(**options: Any) -> Settings:
+    """Settings from the environment, overridden by the CLI options that were given (None means
+    not given), validated: a value out of range is a ``ConfigError`` naming the option."""
+    nested: dict[str, Any] = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        *parents, leaf = OPTION_FIELDS[name]
+        target = nested
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    try:
+        return Settings(**nested)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(str(p) for p in err["loc"])
+        given = [o for o, v in options.items() if v is not None]
+        option = next((o for o in given if OPTION_FIELDS[o] == loc), None)
+        where = f"--{option.replace('_', '-')}" if option else ".".join(loc)
+        raise ConfigError(f"{where}: {err['msg']} (got {err.get('input')!r})") from exc
+
+
+def _runs_code(settings: Settings) -> None:
+    if settings.sandbox.kind == SandboxKind.none:
+        raise ConfigError("this command runs code: choose --sandbox docker or --sandbox local")
 
 
 # ------------------------------------------------------------------------------------ ingest
@@ -81,9 +104,7 @@ def ingest(
     """Read a paper into paper.json (structured) and paper.md (readable)."""
     from paper2code.ingest import ingest_paper, write_paper
 
-    settings = Settings()
-    if max_pages is not None:
-        settings.ingest.max_pages = max_pages
+    settings = settings_from_options(max_pages=max_pages)
     result = ingest_paper(paper, settings.ingest)
     out = out or Path("runs") / slugify(paper.name) / "paper"
     write_paper(result, out)
@@ -117,10 +138,8 @@ def build_base_cmd(
     if if_missing and image_id(target) is not None:
         console.print(f"{target} exists", highlight=False)
         return
-    lines: list[str] = []
 
     def on_log(line: str) -> None:
-        lines.append(line)
         status.update(f"building {target}: {line[:100]}")
 
     with console.status(f"building {target}…") as status:
@@ -140,9 +159,23 @@ def cleanup_cmd() -> None:
 
 # ------------------------------------------------------------------------------------ generate
 
-SandboxKind = typer.Option(
+SandboxOption = typer.Option(
     "--sandbox", help="Where the generated code runs: docker (default), local (subprocess), none"
 )
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a run like Ctrl-C does: artifacts kept, resumable."""
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run_pipeline(
@@ -152,38 +185,26 @@ def _run_pipeline(
     *,
     stages: list[str] | None,
     from_stage: str | None,
-    clients_override: object | None = None,
 ) -> int:
     """Run the pipeline with a live progress display; returns the exit code."""
-    import asyncio
-    import signal
-
     from paper2code.llm import build_clients
     from paper2code.pipeline import Pipeline
     from paper2code.progress import RichReporter
+    from paper2code.report import write_report
     from paper2code.settings import STAGES
 
     reporter = RichReporter(console)
-    clients, structured = (
-        build_clients(settings, out) if clients_override is None else clients_override
-    )
+    clients, structured = build_clients(settings, out)
     pipeline = Pipeline(
         settings, out, clients=clients, reporter=reporter, structured_output=structured
     )
-
-    def _terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        outcome = asyncio.run(
-            pipeline.run(paper, stages=stages or list(STAGES), from_stage=from_stage)
-        )
+        with _sigterm_as_interrupt():
+            outcome = asyncio.run(
+                pipeline.run(paper, stages=stages or list(STAGES), from_stage=from_stage)
+            )
     finally:
-        signal.signal(signal.SIGTERM, previous)
         reporter.close()
-    from paper2code.report import write_report
-
     report = write_report(out)
     console.print(f"[bold]run[/] {outcome.status}: {out}  (report: {report})", highlight=False)
     if outcome.message:
@@ -213,12 +234,14 @@ def generate(
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", help="Stop before spending more (USD)")
     ] = None,
-    sandbox: Annotated[str | None, SandboxKind] = None,
+    sandbox: Annotated[SandboxKind | None, SandboxOption] = None,
     max_debug_iters: Annotated[
         int | None, typer.Option("--max-debug-iters", help="Repair iterations (default 8)")
     ] = None,
 ) -> None:
     """Turn a paper into a repository: ingest, plan, analyze, code, then run and repair it."""
+    from paper2code.llm import require_endpoint
+
     settings = settings_from_options(
         model=model,
         base_url=base_url,
@@ -227,10 +250,8 @@ def generate(
         concurrency=concurrency,
         max_debug_iters=max_debug_iters,
     )
-    _require_endpoint(settings)
+    require_endpoint(settings.llm)
     if not paper.exists():
-        from paper2code.errors import PaperError
-
         raise PaperError(f"{paper}: no such file")
     out = out or Path("runs") / slugify(paper.name)
     stage_list = [s.strip() for s in stages.split(",")] if stages else None
@@ -239,17 +260,6 @@ def generate(
 
 
 # ------------------------------------------------------------------------------------ smoke / debug
-
-
-def _sandbox_settings(settings: Settings, sandbox: str | None) -> None:
-    from paper2code.errors import ConfigError
-
-    if sandbox is not None:
-        if sandbox not in {"docker", "local"}:
-            raise ConfigError(f"--sandbox {sandbox!r}: choose docker or local")
-        settings.sandbox.kind = sandbox  # type: ignore[assignment]
-    if settings.sandbox.kind == "none":
-        raise ConfigError("this command runs code: choose --sandbox docker or --sandbox local")
 
 
 @app.command()
@@ -261,7 +271,7 @@ def smoke(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Write the result as JUnit XML here")
     ] = None,
-    sandbox: Annotated[str | None, SandboxKind] = None,
+    sandbox: Annotated[SandboxKind | None, SandboxOption] = None,
     timeout: Annotated[float | None, typer.Option(help="Wall-clock limit in seconds")] = None,
 ) -> None:
     """Run a repository's smoke command once in the sandbox, no repair. Exit 0 pass, 1 fail."""
@@ -272,16 +282,16 @@ def smoke(
 
     if not repo.is_dir():
         raise typer.BadParameter(f"{repo} is not a directory", param_hint="REPO")
-    settings = Settings()
-    _sandbox_settings(settings, sandbox)
-    if timeout is not None:
-        settings.sandbox.limits = settings.sandbox.limits.model_copy(update={"wall_s": timeout})
+    settings = settings_from_options(sandbox=sandbox, timeout=timeout)
+    _runs_code(settings)
     cmd = command or discover_smoke_command(repo).command
     box = make_sandbox(settings.sandbox)
     with console.status(f"preparing the {box.name} sandbox (dependencies)…"):
         box.prepare(repo)
     with console.status(f"running `{cmd}`…"):
         result = box.run(repo, cmd)
+    for entry in result.dropped:
+        console.print(f"[yellow]not copied into the sandbox:[/] {entry}", highlight=False)
     if junit is not None:
         atomic.write_text(junit, junit_xml(result))
     if result.ok:
@@ -315,77 +325,77 @@ def debug(
     command: Annotated[
         str | None, typer.Option("--command", help="Command to run instead of the discovered one")
     ] = None,
-    sandbox: Annotated[str | None, SandboxKind] = None,
+    sandbox: Annotated[SandboxKind | None, SandboxOption] = None,
     model: Annotated[str | None, typer.Option(help="Model of the debugger agent")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Model endpoint")] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="Stop before spending more (USD)")
+    ] = None,
     no_model: Annotated[
         bool, typer.Option("--no-model", help="Deterministic fixes only, no LLM")
     ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the session already in --out")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start again, replacing the session in --out")
+    ] = False,
 ) -> None:
     """The execute-localize-repair loop on a copy of REPO; writes iter-NN/ logs and summary.json."""
-    import asyncio
-    import shutil
-
-    from agents.base import AgentOptions
-    from agents.debugger import DebuggerFixer
-    from paper2code.progress import RichReporter
-    from sandbox.factory import make_sandbox
-    from sandbox.loop import Budget, repair
-
     if not repo.is_dir():
         raise typer.BadParameter(f"{repo} is not a directory", param_hint="REPO")
-    settings = settings_from_options(model=model, base_url=base_url)
-    _sandbox_settings(settings, sandbox)
-    out = out or Path("runs") / f"debug-{slugify(repo.resolve().name)}"
-    work, original = out / "repo", out / "repo.generated"
-    if not work.exists():
-        for target in (original, work):
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(repo, target, ignore=shutil.ignore_patterns(".git", "__pycache__"))
-    fixer = None
-    use_model = not no_model and (settings.llm.api_key is not None or settings.llm.base_url)
-    if use_model:
-        from paper2code.llm import build_clients
-
-        clients, structured = build_clients(settings, out)
-        fixer = DebuggerFixer(
-            clients("debugging"),
-            AgentOptions(structured, settings.llm.validation_retries),
-            repo=work,
-        )
-    else:
-        console.print(
-            "no model endpoint (or --no-model): deterministic fixes only", highlight=False
-        )
-    reporter = RichReporter(console)
-    budget = Budget(
-        max_iters=max_iters or settings.pipeline.max_debug_iters,
-        repeat_limit=settings.pipeline.repeat_limit,
-        max_cost_usd=settings.pipeline.max_cost_usd,
+    settings = settings_from_options(
+        model=model, base_url=base_url, sandbox=sandbox, max_cost=max_cost, max_iters=max_iters
     )
-    box = make_sandbox(settings.sandbox)
-    reporter.stage_start("debug", budget.max_iters, f"{box.name} sandbox")
+    _runs_code(settings)
+    out = out or Path("runs") / f"debug-{slugify(repo.resolve().name)}"
+    summary = _debug(
+        settings, repo, out, command, use_model=not no_model, resume=resume, force=force
+    )
+    if summary.status == "stopped":
+        console.print(summary.reason, highlight=False)
+    raise typer.Exit(0 if summary.status == "passed" else 1)
 
-    def on_event(kind: str, **info: object) -> None:
-        if kind == "iteration":
-            reporter.advance("debug", f"iter {info.get('n')}", str(info.get("note", "")))
-        elif kind == "info":
-            reporter.info(str(info.get("message", "")))
 
+def _debug(
+    settings: Settings,
+    repo: Path,
+    out: Path,
+    command: str | None,
+    *,
+    use_model: bool,
+    resume: bool,
+    force: bool,
+) -> DebugSummary:
+    """A ``paper2code debug`` session in ``out``, with a live progress display."""
+    from agents.base import AgentOptions
+    from paper2code.debug_session import BASELINE, WORKING_COPY, debug_session
+    from paper2code.debug_session import start_session_folder as start
+    from paper2code.llm import build_clients, has_endpoint
+    from paper2code.progress import RichReporter
+
+    dropped = [str(d) for d in start(repo, out, resume=resume, force=force)]
+    clients, structured = None, False
+    if use_model and has_endpoint(settings.llm):
+        clients, structured = build_clients(settings, out)
+    else:
+        console.print("no model endpoint (or --no-model): deterministic fixes only")
+    reporter = RichReporter(console)
     try:
-        summary = asyncio.run(
-            repair(
-                work,
-                box,
-                fixer,
-                budget,
-                out=out / "debug",
-                command=command,
-                generated=original,
-                on_event=on_event,
+        with _sigterm_as_interrupt():
+            summary = asyncio.run(
+                debug_session(
+                    settings,
+                    out / WORKING_COPY,
+                    generated=out / BASELINE,
+                    out=out / "debug",
+                    clients=clients,
+                    options=AgentOptions(structured, settings.llm.validation_retries),
+                    reporter=reporter,
+                    command=command,
+                    dropped=dropped,
+                )
             )
-        )
     finally:
         reporter.close()
     reporter.stage_end(
@@ -394,7 +404,7 @@ def debug(
         f"{len(summary.iterations)} iterations, changed-line ratio "
         f"{100 * summary.changed_line_ratio:.2f}% → {out}",
     )
-    raise typer.Exit(0 if summary.status == "passed" else 1)
+    return summary
 
 
 # ------------------------------------------------------------------------------------ eval / batch / demo
@@ -411,26 +421,17 @@ def eval_(
     base_url: Annotated[str | None, typer.Option("--base-url", help="Model endpoint")] = None,
 ) -> None:
     """Judge a generated repository (reference-free, and reference-based with --ref); eval.json."""
-    import asyncio
-
     from paper2code.evaluate import evaluate_run
-    from paper2code.llm import build_clients
+    from paper2code.llm import build_clients, require_endpoint
     from paper2code.report import write_report
 
-    settings = settings_from_options(base_url=base_url)
-    if judge_model:
-        settings.llm.judging_model = judge_model
-    _require_endpoint(settings)
+    settings = settings_from_options(base_url=base_url, judge_model=judge_model, samples=samples)
+    require_endpoint(settings.llm)
     clients, structured = build_clients(settings, run_dir)
     with console.status("judging…"):
         result = asyncio.run(
             evaluate_run(
-                run_dir,
-                settings,
-                clients("judging"),
-                structured_output=structured,
-                reference=ref,
-                samples=samples,
+                run_dir, settings, clients("judging"), structured_output=structured, reference=ref
             )
         )
     for name, mode in (
@@ -453,25 +454,23 @@ def batch(
     out: Annotated[Path, typer.Option("--out", help="Folder for the runs and the summary")] = Path(
         "runs/batch"
     ),
-    jobs: Annotated[int, typer.Option("--jobs", help="Papers processed at once")] = 2,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Papers processed at once")] = 2,
     model: Annotated[str | None, typer.Option(help="Model for every stage")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Model endpoint")] = None,
-    sandbox: Annotated[str | None, SandboxKind] = None,
+    sandbox: Annotated[SandboxKind | None, SandboxOption] = None,
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", help="Cost cap per paper (USD)")
     ] = None,
 ) -> None:
     """Run many papers; resumes unfinished ones; writes summary.csv and summary.md."""
-    import asyncio
-
     from paper2code.batch import run_batch
-    from paper2code.llm import build_clients
+    from paper2code.llm import build_clients, require_endpoint
     from paper2code.progress import RichReporter
 
     settings = settings_from_options(
         model=model, base_url=base_url, sandbox=sandbox, max_cost=max_cost
     )
-    _require_endpoint(settings)
+    require_endpoint(settings.llm)
     reporter = RichReporter(console)
     try:
         rows = asyncio.run(
@@ -498,14 +497,15 @@ def batch(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Run directory")] = Path("runs/demo"),
-    sandbox: Annotated[str | None, SandboxKind] = None,
+    sandbox: Annotated[SandboxKind | None, SandboxOption] = None,
     fresh: Annotated[bool, typer.Option(help="Delete an earlier demo run first")] = True,
 ) -> None:
     """Every stage offline on the shipped sample paper, with SCRIPTED model replies served by a
     local OpenAI-compatible test server; the repository runs and is repaired in the sandbox."""
     import shutil
 
-    from paper2code.demo_run import demo_paper, demo_settings, serve_transcript
+    from paper2code.demo_run import DEMO_NOTE, demo_paper, demo_settings, serve_transcript
+    from paper2code.runstore import RunStore
 
     if fresh and out.exists():
         shutil.rmtree(out)
@@ -515,31 +515,14 @@ def demo(
         "served by a loopback OpenAI-compatible server; no real model is called.",
         highlight=False,
     )
-    from paper2code.runstore import RunStore
-
-    RunStore(out).update_manifest(
-        notes=[
-            "Demo run: every model reply was scripted (paper2code/demo/transcript.yaml) and served "
-            "by a loopback OpenAI-compatible test server. No model was called."
-        ]
-    )
+    with RunStore(out).editing() as manifest:
+        manifest.notes = [DEMO_NOTE]
     with serve_transcript() as server:
         settings = demo_settings(server.base_url)
         if sandbox:
-            settings.sandbox.kind = sandbox  # type: ignore[assignment]
+            settings.sandbox.kind = sandbox
         code = _run_pipeline(settings, paper, out, stages=None, from_stage=None)
     raise typer.Exit(code)
-
-
-def _require_endpoint(settings: Settings) -> None:
-    from paper2code.errors import ConfigError
-
-    if settings.llm.api_key is None and settings.llm.base_url is None:
-        raise ConfigError(
-            "no model endpoint configured: set OPENAI_API_KEY for OpenAI, or pass --base-url "
-            "for an OpenAI-compatible server (vLLM, Ollama, llama.cpp). "
-            "`make demo` runs the whole pipeline offline with scripted replies."
-        )
 
 
 # ------------------------------------------------------------------------------------ entry
@@ -551,27 +534,16 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code != 0:  # typer.Exit(n) is returned, not raised, here
             if code == 130:  # typer turns Ctrl-C (and our SIGTERM handler) into Exit(130)
-                console.print(
-                    "[yellow]interrupted[/]: finished artifacts are kept; rerun to resume"
-                )
+                console.print(INTERRUPTED)
             sys.exit(code)
     except (Paper2CodeError, SandboxError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: finished artifacts are kept; rerun to resume")
+    except (KeyboardInterrupt, typer.Abort):  # typer turns Ctrl-C into Abort
+        console.print(INTERRUPTED)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:
-        # Usage errors (bad option, missing argument) arrive here in standalone_mode=False; typer
-        # vendors click, so they are recognized by their interface, not a private class.
-        if callable(getattr(exc, "show", None)) and isinstance(
-            getattr(exc, "exit_code", None), int
-        ):
-            exc.show()  # type: ignore[attr-defined]
-            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-        if type(exc).__name__ == "Abort":  # click turns Ctrl-C into Abort
-            console.print("[yellow]interrupted[/]: finished artifacts are kept; rerun to resume")
-            sys.exit(130)
-        raise
+    except ClickException as exc:  # usage errors: a bad option, a missing argument
+        exc.show()
+        sys.exit(exc.exit_code)

@@ -15,6 +15,12 @@ from paper2code.testing.transcript import Transcript
 
 DEMO_MODEL = "demo-scripted"
 
+DEMO_NOTE = (
+    "Demo run: every model reply was scripted (paper2code/demo/transcript.yaml) and served "
+    "by a loopback OpenAI-compatible test server. No model was called."
+)
+"""Said in run.json and the report of every demo run."""
+
 
 def demo_paper(target: Path) -> Path:
     """Copy the sample paper (Markdown, written for this project) to ``target``."""

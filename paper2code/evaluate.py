@@ -10,40 +10,30 @@ import asyncio
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from autogen_core.models import ChatCompletionClient
 from pydantic import BaseModel, Field
 
-from agents.base import AgentOptions
-from agents.judge import Judge, RepoFile, judge_task
+from agents.base import AgentOptions, RepoFile
+from agents.judge import Judge
 from paper2code.errors import Paper2CodeError
+from paper2code.llm import usage_context
+from paper2code.manifest import RunManifest
 from paper2code.runstore import RunStore, now_iso
-from paper2code.schemas import Judgement, Paper
+from paper2code.schemas import Judgement, Paper, Plan
 from paper2code.settings import Settings
 from paper2code.tokens import count_tokens
+from sandbox.tree import iter_text_files
 
-TEXT_SUFFIXES = {".py", ".sh", ".md", ".yaml", ".yml", ".txt", ".toml", ".cfg", ".json", ".ini"}
-SKIP_DIRS = {".git", "__pycache__", ".venv", "venv", "node_modules", ".pytest_cache"}
 MAX_FILE_BYTES = 5_000_000
 """Larger files are not read at all (generated data, not code); smaller ones are ranked and
 packed, and whatever does not fit is named in the report."""
 
 
 def read_repo(root: Path) -> list[RepoFile]:
-    """Text files of a repository, sorted by path."""
-    files = []
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root)
-        if not p.is_file() or any(part in SKIP_DIRS for part in rel.parts):
-            continue
-        if p.suffix.lower() not in TEXT_SUFFIXES or p.stat().st_size > MAX_FILE_BYTES:
-            continue
-        try:
-            files.append(RepoFile(rel.as_posix(), p.read_text(encoding="utf-8")))
-        except UnicodeDecodeError:
-            continue
-    return files
+    """Text files of a repository, sorted by path (through ``sandbox.tree``: no link is followed,
+    so nothing outside the repository reaches the judge)."""
+    return [RepoFile(rel, text) for rel, text in iter_text_files(root, max_bytes=MAX_FILE_BYTES)]
 
 
 def relevance(path: str, planned: Sequence[str]) -> tuple[int, int, str]:
@@ -149,18 +139,52 @@ def aggregate(
     )
 
 
-def execution_metrics(manifest: dict[str, Any]) -> ExecutionMetrics:
-    debug = manifest.get("debug") or {}
-    usage = manifest.get("usage") or {}
-    stages = manifest.get("stages") or {}
+def execution_metrics(manifest: RunManifest) -> ExecutionMetrics:
+    debug = manifest.debug
     return ExecutionMetrics(
-        smoke_status=debug.get("status"),
-        iterations=len(debug.get("iterations", [])),
-        changed_line_ratio=debug.get("changed_line_ratio"),
-        stage_seconds={k: v.get("duration_s", 0.0) for k, v in stages.items()},
-        stage_cost_usd={k: v.get("cost_usd", 0.0) for k, v in usage.get("stages", {}).items()},
-        total_cost_usd=usage.get("total", {}).get("cost_usd", 0.0),
+        smoke_status=debug.status if debug else None,
+        iterations=len(debug.iterations) if debug else 0,
+        changed_line_ratio=debug.changed_line_ratio if debug else None,
+        stage_seconds={k: v.duration_s for k, v in manifest.stages.items()},
+        stage_cost_usd={k: v.cost_usd for k, v in manifest.usage.stages.items()},
+        total_cost_usd=manifest.usage.total.cost_usd,
     )
+
+
+def _context_budget(settings: Settings, judge: Judge, paper_md: str) -> int:
+    """Tokens left for repository files once the paper, the instructions and the reply fit."""
+    budget = (
+        settings.eval.context_tokens
+        - settings.eval.reply_reserve_tokens
+        - count_tokens(paper_md)
+        - count_tokens(judge.task("", []))
+    )
+    if budget <= 0:
+        raise Paper2CodeError(
+            "the paper alone fills the judge's context: raise PAPER2CODE_EVAL__CONTEXT_TOKENS"
+        )
+    return budget
+
+
+async def _judge_mode(
+    judge: Judge,
+    store: RunStore,
+    mode: str,
+    task: str,
+    samples: int,
+    on_sample: Callable[[str, int], None] | None,
+) -> list[Judgement]:
+    """``samples`` independent judge replies to ``task``, each kept raw in ``eval/``."""
+
+    async def one(i: int) -> Judgement:
+        with usage_context(stage="eval", agent="judge", file=f"{mode}#{i}"):
+            reply = await judge.judge(task)
+        store.write_text(f"eval/{mode}-{i:02d}.raw.txt", reply.raw)
+        if on_sample:
+            on_sample(mode, i)
+        return reply.value
+
+    return list(await asyncio.gather(*(one(i) for i in range(1, samples + 1))))
 
 
 async def evaluate_run(
@@ -184,44 +208,20 @@ async def evaluate_run(
     paper_md = Paper.model_validate(store.read_json("paper/paper.json")).to_markdown()
     planned: list[str] = []
     if store.exists("planning", "plan.json"):
-        planned = store.read_json("planning/plan.json")["logic"]["task_list"]
-    n = samples or settings.eval.samples
+        planned = Plan.model_validate(store.read_json("planning/plan.json")).logic.task_list
     judge = Judge(client, AgentOptions(structured_output, settings.llm.validation_retries))
-    budget = (
-        settings.eval.context_tokens
-        - settings.eval.reply_reserve_tokens
-        - count_tokens(paper_md)
-        - count_tokens(judge_task("", []))
-    )
-    if budget <= 0:
-        raise Paper2CodeError(
-            "the paper alone fills the judge's context: raise PAPER2CODE_EVAL__CONTEXT_TOKENS"
-        )
+    budget = _context_budget(settings, judge, paper_md)
     repo_files = read_repo(store.path("repo"))
     modes: dict[str, ModeResult] = {}
-    for mode in ("reference_free", "reference_based"):
-        if mode == "reference_based" and reference is None:
+    for mode, ref in (("reference_free", None), ("reference_based", reference)):
+        if mode == "reference_based" and ref is None:
             continue
-        ref_files: list[RepoFile] = []
-        ref_omitted: list[str] = []
-        repo_budget = budget
-        if mode == "reference_based":
-            ref_files, ref_omitted = pack(read_repo(reference), budget // 2)  # type: ignore[arg-type]
-            repo_budget = budget - sum(count_tokens(f.content) + 12 for f in ref_files)
+        ref_files, ref_omitted = pack(read_repo(ref), budget // 2) if ref else ([], [])
+        repo_budget = budget - sum(count_tokens(f.content) + 12 for f in ref_files)
         included, omitted = pack(repo_files, repo_budget, planned)
-        task = judge_task(paper_md, included, reference_files=ref_files, omitted=omitted)
-
-        async def one(i: int, task: str = task, mode: str = mode) -> Judgement:
-            from paper2code.llm import usage_context
-
-            with usage_context(stage="eval", agent="judge", file=f"{mode}#{i}"):
-                reply = await judge.judge(task)
-            store.write_text(f"eval/{mode}-{i:02d}.raw.txt", reply.raw)
-            if on_sample:
-                on_sample(mode, i)
-            return reply.value
-
-        judgements = await asyncio.gather(*(one(i) for i in range(1, n + 1)))
+        task = judge.task(paper_md, included, reference_files=ref_files, omitted=omitted)
+        n = samples or settings.eval.samples
+        judgements = await _judge_mode(judge, store, mode, task, n, on_sample)
         modes[mode] = aggregate(judgements, [f.path for f in included], omitted)
         modes[mode].reference_omitted_files = ref_omitted
     result = EvalResult(

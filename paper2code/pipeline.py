@@ -2,7 +2,8 @@
 
 Each stage reads its inputs from the run directory and writes its artifacts there atomically
 the moment they exist; a rerun with the same directory skips what is done (and says so).
-``from_stage`` deletes a stage's artifacts and everything after it, then redoes them.
+``from_stage`` deletes a stage's artifacts and everything after it, then redoes them. The
+stages are listed once, in ``Pipeline.stages`` (the stage table), in the order of ``STAGES``.
 """
 
 from __future__ import annotations
@@ -10,28 +11,33 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from autogen_core.models import ChatCompletionClient
+from pydantic import BaseModel
 
 import prompts
 from agents.analyst import Analyst
-from agents.base import AgentOptions
-from agents.coder import Coder, SourceFile, file_kind
-from agents.planner import Planner
+from agents.base import AgentOptions, RepoFile, SharedContext
+from agents.coder import Coder, file_kind
+from agents.planner import TURNS, Planner
+from paper2code.debug_session import debug_session
 from paper2code.errors import BudgetExceeded, ConfigError, RunStoreError
+from paper2code.llm import ModelClients, usage_context
+from paper2code.manifest import RunInput, RunStatus, StageRecord, StageStatus
 from paper2code.order import break_cycles
 from paper2code.progress import Reporter, SilentReporter
 from paper2code.runstore import RunStore, now_iso
 from paper2code.schemas import FileAnalysis, Paper, Plan
 from paper2code.settings import STAGES, Settings
-
-ClientProvider = Callable[[str], ChatCompletionClient]
-"""Role (``planning``, ``analysis``, ``coding``, ``debugging``) → model client."""
+from sandbox.base import Sandbox
+from sandbox.loop import DebugSummary
+from sandbox.requirements import merge_requirements
+from sandbox.settings import SandboxKind
+from sandbox.tree import copy_repo, read_files
 
 EXTRA_FILES: tuple[str, ...] = ("tests/test_smoke.py", "reproduce.sh", "README.md")
 """Files every generated repository gets besides the planned ones, written by the coder."""
@@ -63,12 +69,12 @@ def flat(path: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
+    """Digest of a file, or of the files of a folder (names and contents, links not followed)."""
     h = hashlib.sha256()
     if path.is_dir():
-        for p in sorted(path.rglob("*")):
-            if p.is_file():
-                h.update(str(p.relative_to(path)).encode())
-                h.update(p.read_bytes())
+        for rel, data in read_files(path):
+            h.update(rel.encode())
+            h.update(data)
     else:
         h.update(path.read_bytes())
     return h.hexdigest()
@@ -76,18 +82,8 @@ def sha256_file(path: Path) -> str:
 
 def requirements_txt(plan: Plan) -> str:
     """requirements.txt from the planned packages (the reference system planned them but never
-    wrote the file), plus what every generated repository needs."""
-    lines: list[str] = []
-    seen: set[str] = set()
-    for req in [*plan.logic.required_packages, *BASE_REQUIREMENTS]:
-        name = req.strip()
-        key = name.lower().replace("_", "-")
-        for sep in "<>=!~[; ":
-            key = key.split(sep)[0]
-        if key and key not in seen:
-            seen.add(key)
-            lines.append(name)
-    return "\n".join(lines) + "\n"
+    wrote the file), plus what every generated repository needs; one line per distribution."""
+    return "\n".join(merge_requirements(plan.logic.required_packages, BASE_REQUIREMENTS)) + "\n"
 
 
 def coding_order(plan: Plan) -> tuple[list[str], dict[str, list[str]]]:
@@ -109,9 +105,9 @@ class RunOutcome:
     """What ``generate`` reports back to the CLI."""
 
     out: Path
-    status: str
+    status: RunStatus
     """``done`` (every requested stage finished), ``stopped`` (budget), ``failed``."""
-    stages: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, StageRecord] = field(default_factory=dict)
     message: str = ""
 
 
@@ -123,10 +119,10 @@ class Pipeline:
         settings: Settings,
         out: Path,
         *,
-        clients: ClientProvider,
+        clients: ModelClients,
         reporter: Reporter | None = None,
         structured_output: bool = True,
-        sandbox: Any | None = None,
+        sandbox: Sandbox | None = None,
         call_limit: asyncio.Semaphore | None = None,
     ) -> None:
         self.settings = settings
@@ -140,7 +136,17 @@ class Pipeline:
         self.sandbox = sandbox
         self.call_limit = call_limit
         """Bounds model calls in flight; shared across the runs of a batch."""
+        self.source: Path | None = None
+        """The paper of the current run (set by :meth:`run`)."""
         self._paper_md: str | None = None
+        self.stages: dict[str, Callable[[], Awaitable[None]]] = {
+            "ingest": self.stage_ingest,
+            "plan": self.stage_plan,
+            "analyze": self.stage_analyze,
+            "code": self.stage_code,
+            "debug": self.stage_debug,
+        }
+        """The stage table, in the order of ``STAGES``."""
 
     # ------------------------------------------------------------------ driver
     async def run(
@@ -151,103 +157,113 @@ class Pipeline:
         from_stage: str | None = None,
     ) -> RunOutcome:
         for s in [*stages, *([from_stage] if from_stage else [])]:
-            if s not in STAGES:
+            if s not in self.stages:
                 raise ConfigError(f"unknown stage {s!r}; stages are: {', '.join(STAGES)}")
+        self.source = paper
         self._claim(paper)
         if from_stage:
             self.reset_from(from_stage)
-        status = "done"
+        status: RunStatus = "done"
         message = ""
         for stage in STAGES:
             if stage not in stages:
                 continue
             try:
-                await getattr(self, f"stage_{stage}")(paper)
-                self._save_usage()
+                await self.stages[stage]()
             except BudgetExceeded as exc:
-                self._save_usage()
-                self.store.set_stage(stage, "stopped", error=str(exc))
-                self.reporter.stage_end(stage, "stopped", str(exc))
+                self._end(stage, "stopped", str(exc))
                 status, message = "stopped", str(exc)
                 break
             except (KeyboardInterrupt, asyncio.CancelledError):
-                self._save_usage()
-                self.store.set_stage(stage, "interrupted")
-                self.store.update_manifest(status="interrupted")
+                self._end(stage, "interrupted", None, run_status="interrupted")
                 raise
             except Exception as exc:
-                self._save_usage()
-                self.store.set_stage(stage, "failed", error=f"{type(exc).__name__}: {exc}")
-                self.reporter.stage_end(stage, "failed", str(exc))
-                self.store.update_manifest(status="failed")
+                self._end(stage, "failed", f"{type(exc).__name__}: {exc}", run_status="failed")
                 raise
-        self.store.update_manifest(status=status, finished_at=now_iso())
-        return RunOutcome(
-            out=self.store.root,
-            status=status,
-            stages=self.store.manifest().get("stages", {}),
-            message=message,
-        )
+            self._save_usage()
+        with self.store.editing() as manifest:
+            manifest.status, manifest.finished_at = status, now_iso()
+        stages_done = self.store.manifest().stages
+        return RunOutcome(out=self.store.root, status=status, stages=stages_done, message=message)
+
+    def _end(
+        self,
+        stage: str,
+        status: StageStatus,
+        error: str | None,
+        *,
+        run_status: RunStatus | None = None,
+    ) -> None:
+        """A stage that did not finish: its status, the usage so far, the run's status."""
+        self._save_usage()
+        self.store.set_stage(stage, status, error=error)
+        if error is not None:
+            self.reporter.stage_end(stage, status, error)
+        if run_status is not None:
+            with self.store.editing() as manifest:
+                manifest.status = run_status
 
     def _save_usage(self) -> None:
-        """Copy the recorder's totals (per stage and overall) into run.json."""
-        recorder = getattr(self.clients, "recorder", None)
-        if recorder is not None:
-            self.store.update_manifest(usage=recorder.summary())
+        """Copy the clients' usage totals (per stage and overall) into run.json."""
+        usage = self.clients.usage()
+        with self.store.editing() as manifest:
+            manifest.usage = usage
 
     def _claim(self, paper: Path) -> None:
         """Tie the run directory to this paper; refuse a directory made for another one."""
         digest = sha256_file(paper)
-        manifest = self.store.manifest()
-        previous = manifest.get("input", {}).get("sha256")
-        if previous and previous != digest:
-            raise RunStoreError(
-                f"{self.store.root} holds a run of another paper "
-                f"({manifest['input'].get('paper')}); choose another --out or delete it"
-            )
-        if not manifest:
-            self.store.update_manifest(created_at=now_iso(), status="running")
-        self.store.update_manifest(
-            input={"paper": str(paper), "sha256": digest},
-            settings=self.settings.public_dict(),
-            status="running",
-        )
+        with self.store.editing() as manifest:
+            if manifest.input is not None and manifest.input.sha256 != digest:
+                raise RunStoreError(
+                    f"{self.store.root} holds a run of another paper "
+                    f"({manifest.input.paper}); choose another --out or delete it"
+                )
+            manifest.created_at = manifest.created_at or now_iso()
+            manifest.input = RunInput(paper=str(paper), sha256=digest)
+            manifest.model = self.settings.llm.model
+            manifest.settings = self.settings.public_dict()
+            manifest.status = "running"
 
     def reset_from(self, stage: str) -> None:
         """Delete the artifacts of ``stage`` and every later stage."""
         later = STAGES[STAGES.index(stage) :]
-        for s in later:
-            for folder in STAGE_ARTIFACTS[s]:
-                target = self.store.path(folder)
-                if target.is_dir():
-                    shutil.rmtree(target)
-            data = self.store.manifest()
-            data.get("stages", {}).pop(s, None)
-            self.store.write_json("run.json", data)
+        with self.store.editing() as manifest:
+            for s in later:
+                for folder in STAGE_ARTIFACTS[s]:
+                    target = self.store.path(folder)
+                    if target.is_dir():
+                        shutil.rmtree(target)
+                manifest.stages.pop(s, None)
+                if s == "debug":
+                    manifest.debug = None
         self.reporter.info(f"redoing from {stage}: removed artifacts of {', '.join(later)}")
 
     def _skip(self, stage: str, note: str) -> None:
         self.store.set_stage(stage, "done", resumed=True)
         self.reporter.stage_end(stage, "skipped", f"already done ({note})")
 
+    def _done(self, stage: str, summary: str) -> None:
+        self.store.set_stage(stage, "done", summary=summary)
+        self.reporter.stage_end(stage, "done", summary)
+
+    def _limit(self) -> asyncio.Semaphore:
+        """The bound on model calls in flight: the batch's, or this stage's own."""
+        return self.call_limit or asyncio.Semaphore(self.settings.pipeline.concurrency)
+
     # ------------------------------------------------------------------ ingest
-    async def stage_ingest(self, paper: Path) -> None:
+    async def stage_ingest(self) -> None:
         from paper2code.ingest import ingest_paper, write_paper
 
         if self.store.exists("paper", "paper.json"):
             self._skip("ingest", "paper/paper.json")
             return
+        assert self.source is not None, "run() sets the paper"
         self.store.set_stage("ingest", "running")
-        self.reporter.stage_start("ingest", None, paper.name)
-        result = await asyncio.to_thread(ingest_paper, paper, self.settings.ingest)
+        self.reporter.stage_start("ingest", None, self.source.name)
+        result = await asyncio.to_thread(ingest_paper, self.source, self.settings.ingest)
         write_paper(result, self.store.path("paper"))
-        self.store.set_stage(
-            "ingest", "done", sections=len(result.sections), paper_tokens=result.tokens
-        )
-        self.reporter.stage_end(
-            "ingest",
-            "done",
-            f"{result.title!r}: {len(result.sections)} sections, {result.tokens} tokens",
+        self._done(
+            "ingest", f"{result.title!r}: {len(result.sections)} sections, {result.tokens} tokens"
         )
 
     def paper(self) -> Paper:
@@ -261,29 +277,26 @@ class Pipeline:
         return self._paper_md
 
     # ------------------------------------------------------------------ plan
-    async def stage_plan(self, paper: Path) -> None:
+    async def stage_plan(self) -> None:
         if self.store.exists("planning", "plan.json"):
             self._skip("plan", "planning/plan.json")
             return
-        from paper2code.llm import usage_context
-
         self.store.set_stage("plan", "running")
-        self.reporter.stage_start("plan", 4, "four turns")
+        self.reporter.stage_start("plan", len(TURNS), "four turns")
         done = {}
-        for turn in ("overall", "architecture", "logic", "config"):
+        for turn, _schema, _template in TURNS:
             raw = self.store.path("planning", "turns", f"{turn}.raw.txt")
             if raw.exists():
                 done[turn] = raw.read_text(encoding="utf-8")
                 self.reporter.advance("plan", turn, "(saved)")
 
-        def save_turn(name: str, value: Any, raw: str) -> None:
+        def save_turn(name: str, value: BaseModel, raw: str) -> None:
             self.store.write_text(f"planning/turns/{name}.raw.txt", raw)
             self.store.write_json(f"planning/turns/{name}.json", value.model_dump(mode="json"))
             self.reporter.advance("plan", name)
 
         planner = Planner(self.clients("planning"), self.options)
-        limit = self.call_limit or asyncio.Semaphore(1)
-        async with limit:
+        async with self.call_limit or asyncio.Semaphore(1):
             with usage_context(stage="plan", agent="planner"):
                 plan = await planner.plan(self.paper_md(), done=done, on_turn=save_turn)
         self.store.write_text("planning/config.yaml", plan.config.config_yaml)
@@ -291,21 +304,19 @@ class Pipeline:
         self.store.write_text("planning/sequence_diagram.mmd", plan.architecture.sequence_diagram)
         self.store.write_text("planning/plan.md", prompts.render("plan_view.md", plan=plan))
         self.store.write_json("planning/plan.json", plan.model_dump(mode="json"))
-        self.store.set_stage("plan", "done", files=len(plan.logic.task_list))
-        self.reporter.stage_end(
-            "plan", "done", f"{len(plan.logic.task_list)} files: {', '.join(plan.logic.task_list)}"
-        )
+        files = plan.logic.task_list
+        self._done("plan", f"{len(files)} files: {', '.join(files)}")
 
     def plan(self) -> Plan:
         return Plan.model_validate(self.store.read_json("planning/plan.json"))
 
-    def plan_md(self) -> str:
-        return self.store.path("planning", "plan.md").read_text(encoding="utf-8")
+    def shared_context(self) -> SharedContext:
+        """The prefix every analysis and coding request opens with."""
+        plan_md = self.store.path("planning", "plan.md").read_text(encoding="utf-8")
+        return SharedContext(self.paper_md(), plan_md, self.plan().config.config_yaml)
 
     # ------------------------------------------------------------------ analyze
-    async def stage_analyze(self, paper: Path) -> None:
-        from paper2code.llm import usage_context
-
+    async def stage_analyze(self) -> None:
         plan = self.plan()
         files = list(plan.logic.task_list)
         todo = [p for p in files if not self.store.exists("analysis", f"{flat(p)}.json")]
@@ -318,21 +329,14 @@ class Pipeline:
             if p not in todo:
                 self.reporter.advance("analyze", p, "(saved)")
         analyst = Analyst(self.clients("analysis"), self.options)
-        paper_md, plan_md = self.paper_md(), self.plan_md()
-        limit = self.call_limit or asyncio.Semaphore(max(1, self.settings.pipeline.concurrency))
+        shared, limit = self.shared_context(), self._limit()
 
         async def one(path: str) -> None:
             fl = plan.file_logic(path)
+            description, depends_on = (fl.description, fl.depends_on) if fl else ("", [])
             async with limit:
                 with usage_context(stage="analyze", agent="analyst", file=path):
-                    reply = await analyst.analyze(
-                        paper_md=paper_md,
-                        plan_md=plan_md,
-                        config_yaml=plan.config.config_yaml,
-                        path=path,
-                        description=fl.description if fl else "",
-                        depends_on=fl.depends_on if fl else [],
-                    )
+                    reply = await analyst.analyze(shared, path, description, depends_on)
             self.store.write_text(f"analysis/{flat(path)}.raw.txt", reply.raw)
             self.store.write_json(
                 f"analysis/{flat(path)}.json", reply.value.model_dump(mode="json")
@@ -340,8 +344,7 @@ class Pipeline:
             self.reporter.advance("analyze", path)
 
         await _gather_all([one(p) for p in todo])
-        self.store.set_stage("analyze", "done", files=len(files))
-        self.reporter.stage_end("analyze", "done", f"{len(files)} files")
+        self._done("analyze", f"{len(files)} files")
 
     def analysis(self, path: str) -> FileAnalysis | None:
         if not self.store.exists("analysis", f"{flat(path)}.json"):
@@ -349,12 +352,9 @@ class Pipeline:
         return FileAnalysis.model_validate(self.store.read_json(f"analysis/{flat(path)}.json"))
 
     # ------------------------------------------------------------------ code
-    async def stage_code(self, paper: Path) -> None:
-        from paper2code.llm import usage_context
-
+    async def stage_code(self) -> None:
         plan = self.plan()
         files, deps = coding_order(plan)
-        gen = self.store.path("repo.generated")
         if self.store.exists("coding", "done.json") and self.store.exists("repo"):
             self._skip("code", f"{len(files)} files")
             return
@@ -363,14 +363,24 @@ class Pipeline:
         self.store.write_text("repo.generated/requirements.txt", requirements_txt(plan))
         self.store.write_text("repo.generated/config.yaml", plan.config.config_yaml)
         self.store.write_text(SMOKE_WORKFLOW, smoke_workflow())
+        gen = self.store.path("repo.generated")
         todo = [p for p in files if not (gen / p).exists()]
         self.reporter.stage_start("code", len(files), f"{len(todo)} to do")
         for p in files:
             if p not in todo:
                 self.reporter.advance("code", p, "(saved)")
+        await self._code_files(files, deps, todo)
+        self._working_copy()
+        self.store.write_json("coding/done.json", {"files": files, "at": now_iso()})
+        self._done("code", f"{len(files)} files → {gen}")
+
+    async def _code_files(
+        self, files: list[str], deps: dict[str, list[str]], todo: list[str]
+    ) -> None:
+        """Code the files of ``todo`` concurrently, each once the files it imports exist."""
+        gen = self.store.path("repo.generated")
         coder = Coder(self.clients("coding"), self.options)
-        paper_md, plan_md = self.paper_md(), self.plan_md()
-        limit = self.call_limit or asyncio.Semaphore(max(1, self.settings.pipeline.concurrency))
+        shared, limit = self.shared_context(), self._limit()
         finished = {p: asyncio.Event() for p in files}
         for p in files:
             if p not in todo:
@@ -380,107 +390,70 @@ class Pipeline:
             for dep in deps.get(path, []):
                 await finished[dep].wait()
             analysis = self.analysis(path)
+            design = analysis.model_dump_json(indent=2) if analysis else ""
             sources = [
-                SourceFile(d, (gen / d).read_text(encoding="utf-8"))
+                RepoFile(d, (gen / d).read_text(encoding="utf-8"))
                 for d in deps.get(path, [])
                 if (gen / d).is_file()
             ]
             async with limit:
                 with usage_context(stage="code", agent="coder", file=path):
-                    reply = await coder.write(
-                        paper_md=paper_md,
-                        plan_md=plan_md,
-                        config_yaml=plan.config.config_yaml,
-                        path=path,
-                        analysis=analysis.model_dump_json(indent=2) if analysis else "",
-                        dependencies=sources,
-                    )
+                    reply = await coder.write(shared, path, design, sources)
             self.store.write_text(f"coding/{flat(path)}.raw.txt", reply.raw)
-            content = reply.value.content
-            self.store.write_text(f"repo.generated/{path}", content)
+            self.store.write_text(f"repo.generated/{path}", reply.value.content)
             if file_kind(path) == "shell":
                 (gen / path).chmod(0o755)
             finished[path].set()
             self.reporter.advance("code", path)
 
         await _gather_all([one(p) for p in todo])
+
+    def _working_copy(self) -> None:
+        """``repo/``, the copy the debugger patches, from ``repo.generated/`` (never modified)."""
         repo = self.store.path("repo")
         if repo.exists():
             shutil.rmtree(repo)
-        tmp = self.store.path(".repo.tmp")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        shutil.copytree(gen, tmp)
-        tmp.rename(repo)
-        self.store.write_json("coding/done.json", {"files": files, "at": now_iso()})
-        self.store.set_stage("code", "done", files=len(files))
-        self.reporter.stage_end("code", "done", f"{len(files)} files → {gen}")
+        dropped = copy_repo(self.store.path("repo.generated"), repo)
+        if dropped:
+            with self.store.editing() as manifest:
+                manifest.warnings += [f"not copied into repo/: {d}" for d in dropped]
 
     # ------------------------------------------------------------------ debug
-    async def stage_debug(self, paper: Path) -> None:
+    async def stage_debug(self) -> None:
         summary_path = self.store.path("debug", "summary.json")
         if summary_path.exists():
-            summary = self.store.read_json("debug/summary.json")
-            if summary.get("status") in {"passed", "failed"}:
-                self._skip("debug", f"status {summary.get('status')}")
+            previous = DebugSummary.model_validate_json(summary_path.read_text("utf-8"))
+            if previous.status in {"passed", "failed"}:
+                self._skip("debug", f"status {previous.status}")
                 return
-        if self.settings.sandbox.kind == "none":
+        if self.settings.sandbox.kind == SandboxKind.none:
             self.store.set_stage("debug", "skipped", reason="--sandbox none: not executed")
             self.reporter.stage_end("debug", "skipped", "--sandbox none: the code was not run")
             return
-        from agents.debugger import DebuggerFixer
-        from sandbox.factory import make_sandbox
-        from sandbox.loop import Budget, repair
-
-        sandbox = self.sandbox or make_sandbox(self.settings.sandbox)
         plan = self.plan()
-        intents = {fl.path: fl.description for fl in plan.logic.logic_analysis}
-        fixer = DebuggerFixer(
-            self.clients("debugging"), self.options, repo=self.store.path("repo"), intents=intents
-        )
-        budget = Budget(
-            max_iters=self.settings.pipeline.max_debug_iters,
-            repeat_limit=self.settings.pipeline.repeat_limit,
-        )
         self.store.set_stage("debug", "running")
-        self.reporter.stage_start("debug", budget.max_iters, f"{sandbox.name} sandbox")
-
-        def on_event(kind: str, **info: Any) -> None:
-            if kind == "iteration":
-                self.reporter.advance("debug", f"iter {info.get('n')}", str(info.get("note", "")))
-            elif kind == "info":
-                self.reporter.info(str(info.get("message", "")))
-
-        from paper2code.llm import usage_context
-
-        with usage_context(stage="debug", agent="debugger"):
-            summary = await repair(
-                self.store.path("repo"),
-                sandbox,
-                fixer,
-                budget,
-                out=self.store.path("debug"),
-                generated=self.store.path("repo.generated"),
-                on_event=on_event,
-            )
-        data = summary.model_dump(mode="json")
-        self.store.set_stage(
-            "debug",
-            "done",
-            result=data.get("status"),
-            iterations=len(data.get("iterations", [])),
-            changed_line_ratio=data.get("changed_line_ratio"),
+        summary = await debug_session(
+            self.settings,
+            self.store.path("repo"),
+            generated=self.store.path("repo.generated"),
+            out=self.store.path("debug"),
+            clients=self.clients,
+            options=self.options,
+            reporter=self.reporter,
+            intents={fl.path: fl.description for fl in plan.logic.logic_analysis},
+            sandbox=self.sandbox,
         )
-        self.store.update_manifest(debug=data)
-        self.reporter.stage_end(
-            "debug",
-            data.get("status", "?"),
-            f"{len(data.get('iterations', []))} iterations, changed-line ratio "
-            f"{100 * (data.get('changed_line_ratio') or 0):.2f}%",
+        with self.store.editing() as manifest:
+            manifest.debug = summary
+        note = (
+            f"{len(summary.iterations)} iterations, changed-line ratio "
+            f"{100 * summary.changed_line_ratio:.2f}%"
         )
+        self.store.set_stage("debug", "done", summary=f"{summary.status}: {note}")
+        self.reporter.stage_end("debug", summary.status, note)
 
 
-async def _gather_all(coros: Sequence[Any]) -> None:
+async def _gather_all(coros: Sequence[Coroutine[Any, Any, None]]) -> None:
     """Run coroutines concurrently; on the first failure cancel the rest (their finished
     artifacts are already on disk) and re-raise it."""
     tasks = [asyncio.ensure_future(c) for c in coros]

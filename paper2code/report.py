@@ -13,7 +13,9 @@ from typing import Any
 import jinja2
 
 from paper2code.chart import line_chart_svg
+from paper2code.evaluate import EvalResult
 from paper2code.runstore import RunStore
+from sandbox.loop import DebugSummary
 
 
 def _env(*, html: bool = False) -> jinja2.Environment:
@@ -29,10 +31,9 @@ def _env(*, html: bool = False) -> jinja2.Environment:
     )
 
 
-def verification_statement(manifest: dict[str, Any]) -> str:
+def verification_statement(debug: DebugSummary | None) -> str:
     """A plain statement of what the run proved, never more."""
-    debug = manifest.get("debug") or {}
-    status = debug.get("status")
+    status = debug.status if debug is not None else None
     if status == "passed":
         return (
             "The generated repository's smoke command ran to completion in the sandbox. "
@@ -48,24 +49,29 @@ def verification_statement(manifest: dict[str, Any]) -> str:
 
 
 def context(run_dir: Path) -> dict[str, Any]:
+    """Everything the report templates show, typed."""
     store = RunStore(run_dir)
     manifest = store.manifest()
-    debug = manifest.get("debug") or {}
-    if not debug and store.exists("debug", "summary.json"):
-        debug = store.read_json("debug/summary.json")
-    paper = store.read_json("paper/paper.json") if store.exists("paper", "paper.json") else {}
+    debug = manifest.debug
+    if debug is None and store.exists("debug", "summary.json"):
+        debug = DebugSummary.model_validate(store.read_json("debug/summary.json"))
+    title = manifest.input.paper if manifest.input else "?"
+    if store.exists("paper", "paper.json"):
+        title = str(store.read_json("paper/paper.json").get("title") or title)
+    evaluation = (
+        EvalResult.model_validate(store.read_json("eval.json"))
+        if store.exists("eval.json")
+        else None
+    )
     return {
         "run_dir": str(run_dir),
-        "title": paper.get("title", manifest.get("input", {}).get("paper", "?")),
+        "title": title,
         "manifest": manifest,
-        "input": manifest.get("input", {}),
-        "stages": manifest.get("stages", {}),
-        "usage": manifest.get("usage", {}),
         "debug": debug,
-        "iterations": debug.get("iterations", []),
-        "verification": verification_statement({**manifest, "debug": debug}),
-        "model": manifest.get("settings", {}).get("llm", {}).get("model", "?"),
-        "eval": store.read_json("eval.json") if store.exists("eval.json") else None,
+        "iterations": debug.iterations if debug else [],
+        "verification": verification_statement(debug),
+        "model": manifest.model or "?",
+        "eval": evaluation,
     }
 
 
@@ -76,7 +82,7 @@ def render_markdown(run_dir: Path) -> str:
 def render_html(run_dir: Path) -> str:
     """A self-contained HTML report (inline CSS and SVG, no external resources)."""
     ctx = context(run_dir)
-    ratios = [float(it.get("cumulative_ratio") or 0.0) for it in ctx["iterations"]]
+    ratios = [it.cumulative_ratio for it in ctx["iterations"]]
     ctx["chart"] = line_chart_svg(
         ratios,
         title="Changed-line ratio over repair iterations (cumulative)",

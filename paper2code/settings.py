@@ -27,21 +27,21 @@ MODEL_ROLES: tuple[str, ...] = ("planning", "analysis", "coding", "debugging", "
 class IngestSettings(BaseModel):
     """How papers are read."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    max_pages: int = 60
+    max_pages: int = Field(default=60, ge=1)
     """Refuse PDFs with more pages than this (a guard against feeding a thesis or a book)."""
     keep_references: bool = False
     """Give the reference list to the agents too. Off by default: it costs tokens and rarely
     helps; references are always kept in ``paper.json``."""
-    min_chars_per_page: int = 50
+    min_chars_per_page: int = Field(default=50, ge=0)
     """Below this many extractable characters per page on average, a PDF is taken as scanned."""
 
 
 class ModelInfoSettings(BaseModel):
     """Capabilities of a model AutoGen does not know (vLLM, Ollama, llama.cpp names)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     vision: bool = False
     """The model accepts images."""
@@ -59,7 +59,7 @@ class ModelInfoSettings(BaseModel):
 class LLMSettings(BaseModel):
     """The OpenAI-compatible endpoint and the model per role."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     model: str = "gpt-4.1-mini"
     """Default model for every role that has no model of its own."""
@@ -90,11 +90,11 @@ class LLMSettings(BaseModel):
     model_info: ModelInfoSettings | None = None
     """Capabilities of a model AutoGen does not know. Required for unknown model names; when
     unset and the name is unknown, a conservative default (JSON mode, tools) is used."""
-    timeout_s: float = 300.0
+    timeout_s: float = Field(default=300.0, gt=0)
     """Timeout of one HTTP request to the endpoint, in seconds."""
-    max_retries: int = 4
+    max_retries: int = Field(default=4, ge=0)
     """Retries of one call on 429, 5xx and timeouts (exponential back-off, by the openai client)."""
-    validation_retries: int = 2
+    validation_retries: int = Field(default=2, ge=0)
     """How often a reply that does not validate against its schema is sent back with the error."""
     temperature: float | None = None
     """Sampling temperature; ``None`` leaves the endpoint's default (reasoning models reject it)."""
@@ -119,28 +119,28 @@ class LLMSettings(BaseModel):
 class PipelineSettings(BaseModel):
     """How a run proceeds."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    concurrency: int = 4
+    concurrency: int = Field(default=4, ge=1)
     """Model calls in flight at once within a stage (analysis and coding)."""
-    max_cost_usd: float | None = None
+    max_cost_usd: float | None = Field(default=None, gt=0)
     """Stop cleanly (and resumably) before a call that could exceed this total cost."""
-    max_debug_iters: int = 8
+    max_debug_iters: int = Field(default=8, ge=1)
     """Iteration budget of the execute-repair loop."""
-    repeat_limit: int = 3
+    repeat_limit: int = Field(default=3, ge=1)
     """Stop the repair loop when the same failure signature appears this many times."""
 
 
 class EvalSettings(BaseModel):
     """How ``paper2code eval`` judges a repository."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    samples: int = 3
+    samples: int = Field(default=3, ge=1)
     """Independent judge samples per mode; scores are averaged and their spread reported."""
-    context_tokens: int = 128_000
+    context_tokens: int = Field(default=128_000, gt=0)
     """Context window of the judge model, in tokens; the prompt is packed to fit it."""
-    reply_reserve_tokens: int = 8_000
+    reply_reserve_tokens: int = Field(default=8_000, ge=0)
     """Tokens kept free for the judge's reply."""
 
 

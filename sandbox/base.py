@@ -36,6 +36,10 @@ class RunResult(BaseModel):
     """Which sandbox ran it: ``docker`` or ``local``."""
     image: str | None = None
     """Image the container ran (docker only)."""
+    dropped: list[str] = []
+    """Entries of the repository that were not copied into the sandbox, each with its reason:
+    symbolic links leading outside the repository, hard links, special files
+    (see ``sandbox.tree``)."""
 
     @property
     def ok(self) -> bool:
@@ -47,6 +51,10 @@ class Sandbox(Protocol):
     """An execution environment for a repository."""
 
     name: str
+    """``docker`` or ``local``."""
+    workdir: str | None
+    """Where the repository copy lives inside the sandbox (``/workspace``), so traceback paths
+    map back to the repository; None when it changes from run to run."""
 
     def prepare(self, repo: Path) -> str:
         """Make the repository's dependencies (``requirements.txt``) available; idempotent and

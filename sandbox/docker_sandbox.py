@@ -21,36 +21,38 @@ from sandbox.docker_errors import client as docker_client
 from sandbox.docker_errors import docker_errors
 from sandbox.images import OnLog, ensure_deps_image
 from sandbox.settings import Limits, SandboxSettings
+from sandbox.tree import Dropped, read_bytes, scan, tail
 
 LABEL = {"paper2code": "1"}
 WORKDIR = "/workspace"
-SKIP = {".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 
-def repo_tar(repo: Path, uid: int = 1000, gid: int = 1000) -> bytes:
-    """The repository as a tar owned by the sandbox user (symlinks kept as links, never
-    followed; caches and VCS folders left out)."""
+def repo_tar(repo: Path, uid: int = 1000, gid: int = 1000) -> tuple[bytes, list[Dropped]]:
+    """The repository as a tar owned by the sandbox user, with what :func:`sandbox.tree.scan`
+    keeps (links only when they stay inside the repository; caches and VCS folders left out),
+    and what was dropped."""
+    entries, dropped = scan(repo)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
-        for path in sorted(Path(repo).rglob("*")):
-            rel = path.relative_to(repo)
-            if any(part in SKIP for part in rel.parts):
-                continue
-            info = tf.gettarinfo(str(path), arcname=rel.as_posix())
+        for e in entries:
+            info = tarfile.TarInfo(e.rel)
             info.uid, info.gid, info.uname, info.gname = uid, gid, "sandbox", "sandbox"
-            if info.isreg():
-                with path.open("rb") as fh:
-                    tf.addfile(info, fh)
-            else:
+            info.mode = e.mode
+            if e.kind == "dir":
+                info.type = tarfile.DIRTYPE
                 tf.addfile(info)
-    return buf.getvalue()
-
-
-def tail_text(data: bytes, cap: int) -> tuple[str, bool]:
-    """Decode the last ``cap`` bytes; True when something was dropped."""
-    if len(data) <= cap:
-        return data.decode("utf-8", errors="replace"), False
-    return "[… output truncated …]\n" + data[-cap:].decode("utf-8", errors="replace"), True
+            elif e.kind == "link":
+                info.type, info.linkname = tarfile.SYMTYPE, e.target
+                tf.addfile(info)
+            else:
+                try:
+                    data = read_bytes(Path(repo) / e.rel)
+                except OSError as exc:
+                    dropped.append(Dropped(e.rel, f"unreadable or replaced while copying ({exc})"))
+                    continue
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue(), dropped
 
 
 def cleanup_leftovers() -> int:
@@ -70,11 +72,11 @@ class DockerSandbox:
     """The default sandbox."""
 
     name = "docker"
+    workdir: str | None = WORKDIR
 
     def __init__(self, settings: SandboxSettings, *, on_log: OnLog | None = None) -> None:
         self.settings = settings
         self.on_log = on_log
-        self.workdir = WORKDIR
         self.image: str | None = None
         self.builds = 0
         """Dependency images built by this instance (0 when every prepare hit the cache)."""
@@ -89,7 +91,7 @@ class DockerSandbox:
     def run(self, repo: Path, command: str, *, limits: Limits | None = None) -> RunResult:
         limits = limits or self.settings.limits
         image = self.image or self.prepare(repo)
-        archive = repo_tar(Path(repo))
+        archive, dropped = repo_tar(Path(repo))
         container: Any = None
         volume: Any = None
         started = time.monotonic()
@@ -138,8 +140,8 @@ class DockerSandbox:
                 container.reload()
                 oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
                 cap = limits.output_bytes
-                stdout, t1 = tail_text(container.logs(stdout=True, stderr=False), cap)
-                stderr, t2 = tail_text(container.logs(stdout=False, stderr=True), cap)
+                stdout, t1 = tail(container.logs(stdout=True, stderr=False), cap)
+                stderr, t2 = tail(container.logs(stdout=False, stderr=True), cap)
         finally:
             import docker.errors
 
@@ -164,4 +166,5 @@ class DockerSandbox:
             truncated=t1 or t2,
             sandbox="docker",
             image=image,
+            dropped=[str(d) for d in dropped],
         )

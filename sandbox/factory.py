@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from sandbox.base import Sandbox
 from sandbox.errors import SandboxError
-from sandbox.settings import SandboxSettings
-
-KINDS = ("docker", "local")
+from sandbox.settings import SandboxKind, SandboxSettings
 
 
 def make_sandbox(settings: SandboxSettings) -> Sandbox:
     """A ready sandbox; raises ``DaemonUnavailable`` (with how to start one) for docker."""
-    if settings.kind == "docker":
+    if settings.kind == SandboxKind.docker:
         from sandbox.docker_sandbox import DockerSandbox
 
         return DockerSandbox(settings)
-    if settings.kind == "local":
+    if settings.kind == SandboxKind.local:
         from sandbox.local import LocalSandbox
 
         return LocalSandbox(settings)
-    raise SandboxError(f"unknown sandbox {settings.kind!r}; valid sandboxes: {', '.join(KINDS)}")
+    runs = ", ".join(k.value for k in SandboxKind if k != SandboxKind.none)
+    raise SandboxError(f"sandbox {str(settings.kind)!r} runs nothing; valid sandboxes: {runs}")

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sandbox.localize import Failure, Suspect, undefined_names
 from sandbox.patch import Edit
+from sandbox.requirements import canonical, requirement_name
 
 __all__ = [
     "ALIAS_IMPORTS",
@@ -34,7 +35,6 @@ __all__ = [
     "fix_bad_requirement",
     "fix_missing_module",
     "fix_undefined_names",
-    "normalize_dist",
 ]
 
 MODULE_TO_DIST: dict[str, str] = {
@@ -57,6 +57,9 @@ MODULE_TO_DIST: dict[str, str] = {
     "magic": "python-magic",
     "tensorflow_datasets": "tensorflow-datasets",
     "torch_geometric": "torch-geometric",
+    "absl": "absl-py",
+    "pyro": "pyro-ppl",
+    "huggingface_hub": "huggingface-hub",
     "pytorch_lightning": "pytorch-lightning",
     "lightning": "lightning",
     "sentence_transformers": "sentence-transformers",
@@ -126,7 +129,6 @@ MODULE_TO_DIST: dict[str, str] = {
             "sentencepiece",
             "tiktoken",
             "safetensors",
-            "huggingface_hub",
             "evaluate",
             "pytest",
             "imageio",
@@ -142,7 +144,6 @@ MODULE_TO_DIST: dict[str, str] = {
             "polars",
             "opt_einsum",
             "ml_collections",
-            "absl",
             "soundfile",
             "librosa",
             "tensorly",
@@ -151,13 +152,11 @@ MODULE_TO_DIST: dict[str, str] = {
             "arviz",
             "gpytorch",
             "botorch",
-            "pyro",
             "dgl",
         )
     },
 }
 """Import name → pip distribution, for the modules generated research code commonly uses."""
-MODULE_TO_DIST.update({"absl": "absl-py", "pyro": "pyro-ppl", "huggingface_hub": "huggingface-hub"})
 
 ALIAS_IMPORTS: dict[str, str] = {
     "np": "import numpy as np",
@@ -242,19 +241,6 @@ class DeterministicFix(BaseModel):
     edits: list[Edit]
 
 
-def normalize_dist(name: str) -> str:
-    """PEP 503 normalized distribution name (``Scikit_Learn`` → ``scikit-learn``)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _requirement_name(line: str) -> str | None:
-    text = line.split("#", 1)[0].strip()
-    if not text or text.startswith("-"):
-        return None
-    m = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)", text)
-    return normalize_dist(m[1]) if m else None
-
-
 def _is_local_module(module: str, repo: Path) -> bool:
     """A file or package of the repository (at its root or one level down, e.g. ``src/``)."""
     top = module.split(".")[0]
@@ -293,8 +279,8 @@ def fix_missing_module(module: str, repo: Path) -> DeterministicFix | None:
         return None
     req = repo / REQUIREMENTS
     text = req.read_text(encoding="utf-8") if req.is_file() else None
-    present = {_requirement_name(ln) for ln in (text or "").splitlines()}
-    if normalize_dist(dist) in present:
+    present = {requirement_name(ln) for ln in (text or "").splitlines()}
+    if canonical(dist) in present:
         return None  # listed yet missing: not something a requirement line fixes
     return DeterministicFix(
         description=f"add {dist} to {REQUIREMENTS} (No module named {module!r})",
@@ -315,27 +301,27 @@ def fix_bad_requirement(pip_log: str, repo: Path) -> DeterministicFix | None:
     req = Path(repo) / REQUIREMENTS
     if not m or not req.is_file():
         return None
-    bad = normalize_dist(m[1])
+    bad = canonical(m[1])
     text = req.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
-    hits = [ln for ln in lines if _requirement_name(ln) == bad]
+    hits = [ln for ln in lines if requirement_name(ln) == bad]
     if len(hits) != 1 or text.count(hits[0]) != 1:
         return None
     line = hits[0]
-    stdlib = {normalize_dist(n) for n in sys.stdlib_module_names}
-    by_import = {normalize_dist(k): v for k, v in MODULE_TO_DIST.items()}
+    stdlib = {canonical(n) for n in sys.stdlib_module_names}
+    by_import = {canonical(k): v for k, v in MODULE_TO_DIST.items()}
     if bad in stdlib:
         return DeterministicFix(
             description=f"remove {m[1]} from {REQUIREMENTS} (part of the standard library)",
             edits=[Edit(path=REQUIREMENTS, search=line, replace="")],
         )
     dist = by_import.get(bad)
-    if dist and normalize_dist(dist) != bad:
-        present = {_requirement_name(ln) for ln in lines}
+    if dist and canonical(dist) != bad:
+        present = {requirement_name(ln) for ln in lines}
         stripped = line.lstrip()
         name_len = len(re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", stripped)[0])  # type: ignore[index]
         new = line[: len(line) - len(stripped)] + dist + stripped[name_len:]
-        if normalize_dist(dist) in present:
+        if canonical(dist) in present:
             new = ""
         return DeterministicFix(
             description=f"{REQUIREMENTS}: {m[1]} is an import name; the distribution is {dist}",

@@ -23,6 +23,7 @@ from typing import Any
 from sandbox.docker_errors import client as docker_client
 from sandbox.docker_errors import docker_errors
 from sandbox.errors import DependencyInstallError, ImageBuildError, ImageMissing
+from sandbox.requirements import normalize_requirements, requirement_names, wheel_name
 from sandbox.settings import PipOptions, SandboxSettings
 
 DEPS_REPO = "paper2code-deps"
@@ -36,31 +37,6 @@ OnLog = Callable[[str], None]
 # ------------------------------------------------------------------------------ pure helpers
 
 
-def normalize_requirements(text: str) -> list[str]:
-    """Requirement lines without comments, blanks and duplicates, sorted: the hash input."""
-    lines = []
-    for raw in text.splitlines():
-        line = raw.split(" #", 1)[0].strip()
-        if line and not line.startswith("#") and line not in lines:
-            lines.append(line)
-    return sorted(lines)
-
-
-def requirement_names(lines: Iterable[str]) -> set[str]:
-    """Normalized distribution names (PEP 503) of requirement lines."""
-    names = set()
-    for line in lines:
-        m = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
-        if m:
-            names.add(re.sub(r"[-_.]+", "-", m.group(1)).lower())
-    return names
-
-
-def wheel_name(filename: str) -> str:
-    """Normalized distribution name of a wheel file name."""
-    return re.sub(r"[-_.]+", "-", filename.split("-", 1)[0]).lower()
-
-
 def matching_wheels(find_links: Iterable[Path], names: set[str]) -> list[Path]:
     """Wheels in the wheelhouses whose distribution is required (only those are copied)."""
     found = []
@@ -70,18 +46,6 @@ def matching_wheels(find_links: Iterable[Path], names: set[str]) -> list[Path]:
                 if wheel_name(whl.name) in names:
                     found.append(whl)
     return found
-
-
-def pip_args(pip: PipOptions, *, wheelhouse: str | None) -> list[str]:
-    """pip command-line options for the build (the CA bundle is added by the Dockerfile)."""
-    args = ["--timeout", str(pip.timeout_s)]
-    if pip.index_url:
-        args += ["--index-url", pip.index_url]
-    for url in pip.extra_index_urls:
-        args += ["--extra-index-url", url]
-    if wheelhouse:
-        args += ["--find-links", wheelhouse]
-    return args
 
 
 def deps_tag(base_id: str, requirements: list[str], pip: PipOptions, wheels: list[Path]) -> str:
@@ -128,7 +92,7 @@ def deps_context(requirements: list[str], pip: PipOptions, wheels: list[Path], b
     with tarfile.open(fileobj=buf, mode="w") as tf:
         wheelhouse = "/tmp/p2c/wheels" if wheels else None
         dockerfile = DEPS_DOCKERFILE.format(
-            base=base, pip_args=" ".join(pip_args(pip, wheelhouse=wheelhouse))
+            base=base, pip_args=" ".join(pip.args(wheelhouse=wheelhouse))
         )
         _add_bytes(tf, "Dockerfile", dockerfile.encode())
         _add_bytes(tf, "p2c/requirements.txt", ("\n".join(requirements) + "\n").encode())
@@ -247,7 +211,7 @@ def build_base(
                 buildargs={
                     "BASE": base,
                     "BASE_PACKAGES": " ".join(settings.base_packages),
-                    "PIP_ARGS": " ".join(pip_args(settings.pip, wheelhouse=None)),
+                    "PIP_ARGS": " ".join(settings.pip.args()),
                 },
             )
     if not ok:

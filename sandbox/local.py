@@ -23,10 +23,10 @@ from functools import cache
 from pathlib import Path
 
 from sandbox.base import RunResult
-from sandbox.docker_sandbox import SKIP, tail_text
 from sandbox.errors import DependencyInstallError
-from sandbox.images import normalize_requirements, pip_args
+from sandbox.requirements import normalize_requirements
 from sandbox.settings import Limits, SandboxSettings
+from sandbox.tree import copy_repo, tail
 
 
 @cache
@@ -53,7 +53,11 @@ def _limit(limits: Limits) -> None:  # runs in the child, before exec
 
 
 class LocalSandbox:
+    """The sandbox contract with a subprocess (see the module docstring)."""
+
     name = "local"
+    workdir: str | None = None
+    """Each run gets a fresh temporary folder, so there is no fixed workspace path."""
 
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
@@ -74,7 +78,7 @@ class LocalSandbox:
             if lines:
                 pip = self.settings.pip
                 cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
-                cmd += pip_args(pip, wheelhouse=None)
+                cmd += pip.args()
                 for folder in pip.find_links:
                     cmd += ["--find-links", str(folder)]
                 if pip.ca_bundle:
@@ -102,7 +106,7 @@ class LocalSandbox:
         limits = limits or self.settings.limits
         with tempfile.TemporaryDirectory(prefix="p2c-local-") as tmp:
             work = Path(tmp) / "workspace"
-            shutil.copytree(repo, work, ignore=shutil.ignore_patterns(*SKIP), symlinks=True)
+            dropped = copy_repo(repo, work)
             env = {
                 "PATH": f"{Path(self.python).parent}:/usr/local/bin:/usr/bin:/bin",
                 "HOME": tmp,
@@ -140,8 +144,8 @@ class LocalSandbox:
                 proc.wait()
                 raise
             duration = time.monotonic() - started
-        stdout, t1 = tail_text(out, limits.output_bytes)
-        stderr, t2 = tail_text(err, limits.output_bytes)
+        stdout, t1 = tail(out, limits.output_bytes)
+        stderr, t2 = tail(err, limits.output_bytes)
         oom = proc.returncode != 0 and "MemoryError" in stderr
         return RunResult(
             command=command,
@@ -153,4 +157,5 @@ class LocalSandbox:
             stderr=header + stderr,
             truncated=t1 or t2,
             sandbox="local",
+            dropped=[str(d) for d in dropped],
         )

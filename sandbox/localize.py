@@ -14,7 +14,7 @@ absolute paths under ``repo``, relative paths, and as a last resort the longest 
 names a file of the repository. Frames outside the repository (stdlib, site-packages) are dropped;
 the innermost repository frame of the exception that ended the program is ranked first.
 
-The parsing functions are pure over strings; :func:`diagnose` and :func:`localize` read the
+The parsing functions are pure over strings; :func:`diagnose` reads the
 repository only to map paths and cut excerpts. :func:`ruff_diagnostics` runs ruff.
 """
 
@@ -42,7 +42,7 @@ __all__ = [
     "diagnose",
     "excerpt",
     "failure_signature",
-    "localize",
+    "is_serious",
     "map_path",
     "normalize_message",
     "parse_pytest",
@@ -56,6 +56,10 @@ DEFAULT_WORKDIRS: tuple[str, ...] = ("/workspace",)
 
 MAX_SUSPECTS = 8
 EXCERPT_CONTEXT = 3
+
+SERIOUS_LINT: tuple[str, ...] = ("E9", "F82", "F63", "F7")
+"""Ruff code prefixes of diagnostics that stop a program (syntax errors, undefined names,
+misplaced statements); a fixer sees these even when the traceback points elsewhere."""
 
 # Ruff codes that are about style or dead code, not about a program that cannot run.
 _LINT_NOISE = {"F401", "F403", "F405", "F541", "F811", "F841", "F842"}
@@ -202,12 +206,9 @@ def _error_from_text(line: str) -> tuple[str | None, str]:
     return None, line
 
 
-def parse_pytest(text: str) -> list[ParsedError]:
-    """pytest failure and error sections in print order; empty when ``text`` is not pytest
-    output. Works for ``--tb=long|short|line``; ``--tb=native`` is a Python traceback."""
-    if not _PYTEST_MARKERS.search(text):
-        return []
-    lines = text.splitlines()
+def _pytest_sections(lines: list[str]) -> tuple[list[list[str]], list[str]]:
+    """The failure sections of pytest output (``____ test ____`` headers, or bare ``--tb=line``
+    locations under FAILURES), and the messages of its short test summary, in order."""
     sections: list[list[str]] = []
     current: list[str] | None = None
     in_summary = in_failures = False
@@ -218,68 +219,71 @@ def parse_pytest(text: str) -> list[ParsedError]:
             current = []
             sections.append(current)
             in_summary = False
-            continue
-        if _PYTEST_RULE.match(line):
+        elif _PYTEST_RULE.match(line):
             current = None
             in_summary = "short test summary info" in line
             in_failures = " FAILURES " in line or " ERRORS " in line
-            continue
-        if in_summary:
+        elif in_summary:
             m = _PYTEST_SUMMARY.match(line)
             if m:
                 summaries.append(m["msg"] or "")
-            continue
-        if current is not None:
+        elif current is not None:
             if line.startswith("---") and "Captured" in line:
                 current = None  # captured output of the test, not the failure
-                continue
-            current.append(line)
+            else:
+                current.append(line)
         elif in_failures:
             m = _PYTEST_LOC.match(line)
             if m and m["rest"] and not m["rest"].startswith("in "):
                 loose.append([line])
-    sections = sections or loose
+    return sections or loose, summaries
 
-    errors: list[ParsedError] = []
-    for i, body in enumerate(sections):
-        frames: list[RawFrame] = []
-        e_lines: list[str] = []
-        crash_type: str | None = None
-        crash_msg = ""
-        for line in body:
-            loc = _PYTEST_LOC.match(line)
-            if loc:
-                rest = (loc["rest"] or "").strip()
-                func = rest[3:].strip() if rest.startswith("in ") else ""
-                frames.append(RawFrame(loc["path"], int(loc["line"]), func))
-                if rest and not func:  # the crash entry: "train.py:7: ValueError[: msg]"
-                    crash_type, crash_msg = _error_from_text(rest)
-                continue
-            if _PYTEST_E.match(line):
-                e_lines.append(line[1:])
-        nested = parse_python_tracebacks(textwrap.dedent("\n".join(e_lines))) if e_lines else []
-        if nested:
-            # e.g. a SyntaxError while collecting: its location is inside the E block
-            inner = nested[-1]
-            errors.append(
-                ParsedError(inner.error_type, inner.message, frames + inner.frames, "pytest")
-            )
-            continue
-        error_type, message = None, ""
-        for raw in e_lines:
-            error_type, message = _error_from_text(raw)
-            if error_type:
-                break
-        if crash_type and crash_type != error_type:
-            error_type = crash_type
-            message = crash_msg or message
-        if not error_type and i < len(summaries):
-            error_type, message = _error_from_text(summaries[i])
-        if not message and e_lines:
-            message = e_lines[0].strip()
-        if frames or error_type:
-            errors.append(ParsedError(error_type, message, frames, "pytest"))
-    return errors
+
+def _pytest_error(body: list[str], summary: str | None) -> ParsedError | None:
+    """The error one failure section reports (``summary`` is its short-summary message)."""
+    frames: list[RawFrame] = []
+    e_lines: list[str] = []
+    crash_type: str | None = None
+    crash_msg = ""
+    for line in body:
+        loc = _PYTEST_LOC.match(line)
+        if loc:
+            rest = (loc["rest"] or "").strip()
+            func = rest[3:].strip() if rest.startswith("in ") else ""
+            frames.append(RawFrame(loc["path"], int(loc["line"]), func))
+            if rest and not func:  # the crash entry: "train.py:7: ValueError[: msg]"
+                crash_type, crash_msg = _error_from_text(rest)
+        elif _PYTEST_E.match(line):
+            e_lines.append(line[1:])
+    nested = parse_python_tracebacks(textwrap.dedent("\n".join(e_lines))) if e_lines else []
+    if nested:  # e.g. a SyntaxError while collecting: its location is inside the E block
+        inner = nested[-1]
+        return ParsedError(inner.error_type, inner.message, frames + inner.frames, "pytest")
+    error_type, message = None, ""
+    for raw in e_lines:
+        error_type, message = _error_from_text(raw)
+        if error_type:
+            break
+    if crash_type and crash_type != error_type:
+        error_type, message = crash_type, crash_msg or message
+    if not error_type and summary is not None:
+        error_type, message = _error_from_text(summary)
+    if not message and e_lines:
+        message = e_lines[0].strip()
+    return ParsedError(error_type, message, frames, "pytest") if frames or error_type else None
+
+
+def parse_pytest(text: str) -> list[ParsedError]:
+    """pytest failure and error sections in print order; empty when ``text`` is not pytest
+    output. Works for ``--tb=long|short|line``; ``--tb=native`` is a Python traceback."""
+    if not _PYTEST_MARKERS.search(text):
+        return []
+    sections, summaries = _pytest_sections(text.splitlines())
+    errors = [
+        _pytest_error(body, summaries[i] if i < len(summaries) else None)
+        for i, body in enumerate(sections)
+    ]
+    return [e for e in errors if e is not None]
 
 
 _SHELL = re.compile(r"^(?P<path>[^\s:]+): line (?P<line>\d+): (?P<msg>.+)$", re.M)
@@ -486,6 +490,39 @@ def _add_import_target(err: ParsedError, ranker: _Ranker) -> None:
     ranker.add(rel, line, "", "import", f"{m['mod']} has no name {m['name']!r}{hint}")
 
 
+def _non_python_error(
+    output: str, repo: Path, workdirs: tuple[str, ...], ranker: _Ranker
+) -> tuple[str, str | None, str]:
+    """(source, error type, message) of output without a traceback: a shell error, an argparse
+    usage error, or else just the last line printed."""
+    shell = [m for m in _SHELL.finditer(output) if map_path(m["path"], repo, workdirs)]
+    if shell:
+        for m in shell:
+            rel = map_path(m["path"], repo, workdirs)
+            assert rel is not None
+            ranker.add(rel, int(m["line"]), None, "shell", m["msg"].strip())
+        return "shell", "ShellError", shell[0]["msg"].strip()
+    usage = _USAGE.search(output)
+    if usage:
+        message = usage["msg"].strip()
+        rel = map_path(usage["prog"], repo, workdirs)
+        if rel:
+            lines = ranker.lines(rel)
+            line = next((n for n, t in enumerate(lines, 1) if "ArgumentParser(" in t), 1)
+            ranker.add(rel, line, "", "usage", f"{usage['prog']}: error: {message}")
+        return "usage", "UsageError", message
+    tail = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    return "unknown", None, tail[-1] if tail else ""
+
+
+def _named(error_type: str | None, message: str, types: set[str], pattern: str) -> str | None:
+    """The name a ``ModuleNotFoundError`` / ``NameError`` message is about, if it is one."""
+    if not error_type or error_type.split(".")[-1] not in types:
+        return None
+    m = re.search(pattern, message)
+    return m[1] if m else None
+
+
 def diagnose(
     output: str,
     repo: Path,
@@ -501,8 +538,6 @@ def diagnose(
     source = "pytest" if errors else "python"
     if not errors:
         errors = parse_python_tracebacks(output)
-    error_type: str | None = None
-    message = ""
     if errors:
         if source == "pytest":  # the first failure printed is the primary one
             primary, others = errors[0], errors[1:]
@@ -511,51 +546,22 @@ def diagnose(
         _rank(primary, others, ranker)
         error_type, message = primary.error_type, primary.message
     else:
-        source = "unknown"
-        shell = [m for m in _SHELL.finditer(output) if map_path(m["path"], repo, workdirs)]
-        usage = _USAGE.search(output)
-        if shell:
-            source, error_type = "shell", "ShellError"
-            message = shell[0]["msg"].strip()
-            for m in shell:
-                rel = map_path(m["path"], repo, workdirs)
-                assert rel is not None
-                ranker.add(rel, int(m["line"]), None, "shell", m["msg"].strip())
-        elif usage:
-            source, error_type, message = "usage", "UsageError", usage["msg"].strip()
-            rel = map_path(usage["prog"], repo, workdirs)
-            if rel:
-                lines = ranker.lines(rel)
-                line = next((n for n, t in enumerate(lines, 1) if "ArgumentParser(" in t), 1)
-                ranker.add(rel, line, "", "usage", f"{usage['prog']}: error: {message}")
-        else:
-            tail = [ln.strip() for ln in output.splitlines() if ln.strip()]
-            message = tail[-1] if tail else ""
+        source, error_type, message = _non_python_error(output, repo, workdirs, ranker)
     suspects = ranker.suspects[:max_suspects]
-    missing = None
-    undefined = None
-    if error_type and error_type.split(".")[-1] in {"ModuleNotFoundError", "ImportError"}:
-        mm = re.search(r"No module named '([\w.]+)'", message)
-        missing = mm[1].split(".")[0] if mm else None
-    if error_type and error_type.split(".")[-1] in {"NameError", "UnboundLocalError"}:
-        nm = re.search(r"name '(\w+)' is not defined", message)
-        undefined = nm[1] if nm else None
+    missing = _named(
+        error_type, message, {"ModuleNotFoundError", "ImportError"}, r"No module named '([\w.]+)'"
+    )
     return Failure(
         error_type=error_type,
         message=message,
         signature=failure_signature(error_type, message, suspects),
         source=source,
         suspects=suspects,
-        missing_module=missing,
-        undefined_name=undefined,
+        missing_module=missing.split(".")[0] if missing else None,
+        undefined_name=_named(
+            error_type, message, {"NameError", "UnboundLocalError"}, r"name '(\w+)' is not defined"
+        ),
     )
-
-
-def localize(
-    output: str, repo: Path, *, workdirs: tuple[str, ...] = DEFAULT_WORKDIRS
-) -> list[Suspect]:
-    """Ranked suspects for a failed run's output; see :func:`diagnose`."""
-    return diagnose(output, repo, workdirs=workdirs).suspects
 
 
 # ----------------------------------------------------------------------------- ruff
@@ -612,10 +618,13 @@ def ruff_diagnostics(repo: Path, *, timeout_s: float = 60.0) -> list[Suspect]:
                 message=f"{code} {item.get('message', '')}".strip(),
             )
         )
-    suspects.sort(
-        key=lambda s: (not s.message.startswith(("E9", "F82", "F63", "F7")), s.file, s.line)
-    )
+    suspects.sort(key=lambda s: (not is_serious(s), s.file, s.line))
     return suspects
+
+
+def is_serious(suspect: Suspect) -> bool:
+    """A lint suspect whose code is one of :data:`SERIOUS_LINT`."""
+    return suspect.message.startswith(SERIOUS_LINT)
 
 
 def undefined_names(lint: list[Suspect]) -> dict[str, set[str]]:

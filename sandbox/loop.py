@@ -27,9 +27,9 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,13 +44,16 @@ from sandbox.localize import (
     diagnose,
     excerpt,
     failure_signature,
+    is_serious,
     ruff_diagnostics,
 )
 from sandbox.patch import ApplyReport, Edit
 from sandbox.patch import apply_edits as _apply_edits
-from sandbox.ratio import RatioReport, ratio_texts, read_text_tree
+from sandbox.ratio import RatioReport, ratio_texts
+from sandbox.requirements import canonical, requirement_name
 from sandbox.settings import Limits
 from sandbox.smoke import discover_smoke_command
+from sandbox.tree import read_text_tree, tail
 
 __all__ = [
     "Budget",
@@ -59,6 +62,7 @@ __all__ = [
     "FailureReport",
     "Fixer",
     "IterationRecord",
+    "LoopProgress",
     "RejectedEdit",
     "repair",
 ]
@@ -81,9 +85,6 @@ class Budget(BaseModel):
     """Stop (``failed``) when the same failure signature has been seen this many times."""
     max_reflections: int = Field(default=3, ge=0)
     """Per iteration, how often edits that did not apply go back to the fixer with reasons."""
-    max_cost_usd: float | None = None
-    """Stop (``stopped``) before asking a fixer whose ``cost_usd`` has reached this; the
-    fixer may also raise ``BudgetExceeded`` itself."""
     limits: Limits | None = None
     """Resource limits for each run; None uses the sandbox's own."""
 
@@ -126,7 +127,8 @@ class FailureReport(BaseModel):
 @runtime_checkable
 class Fixer(Protocol):
     """Proposes SEARCH/REPLACE edits for a failure (the LLM debugger, or a scripted double).
-    May raise ``BudgetExceeded``; may expose ``cost_usd`` (float) for ``Budget.max_cost_usd``."""
+    Raises ``BudgetExceeded`` when the next model call would exceed the cost cap (the client
+    layer's budget); the loop then stops with status ``stopped``."""
 
     async def propose(self, report: FailureReport) -> list[Edit]: ...
 
@@ -197,24 +199,19 @@ class DebugSummary(BaseModel):
     lines_added: int = 0
     lines_deleted: int = 0
     base_lines: int = 0
+    dropped: list[str] = []
+    """Entries of the repository the sandbox did not copy in (links leading outside,
+    hard links, special files), with the reason each."""
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
-def _tail(text: str, limit: int = TAIL_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[-limit:]
-    nl = cut.find("\n")
-    return "…\n" + (cut[nl + 1 :] if 0 <= nl < 200 else cut)
-
-
 def _requirement_line(lines: list[str], log: str) -> int:
     """1-based line of the first requirement whose name the pip log mentions (else 1)."""
+    mentioned = {canonical(word) for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9._-]*", log)}
     for n, text in enumerate(lines, 1):
-        m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text.split("#", 1)[0])
-        if m and re.search(rf"(?<![\w.-]){re.escape(m[1])}(?![\w.-])", log, re.I):
+        if requirement_name(text) in mentioned:
             return n
     return 1
 
@@ -414,6 +411,40 @@ def _baseline(out: Path, repo: Path, generated: Path | None, fresh: bool) -> dic
 # ----------------------------------------------------------------------------- the loop
 
 
+class LoopProgress(Protocol):
+    """Where the loop reports progress; ``paper2code.progress.Reporter`` satisfies it."""
+
+    def advance(self, stage: str, item: str, note: str = "") -> None: ...
+    def info(self, message: str) -> None: ...
+
+
+class _Quiet:
+    """The progress sink when the caller gives none."""
+
+    def advance(self, stage: str, item: str, note: str = "") -> None:
+        pass
+
+    def info(self, message: str) -> None:
+        pass
+
+
+def _save(out: Path, summary: DebugSummary) -> None:
+    atomic.write_json(out / "summary.json", summary.model_dump(mode="json"))
+
+
+def _choose_command(summary: DebugSummary, repo: Path, command: str | None) -> None:
+    if command:
+        summary.command, summary.command_source = command, "--command"
+    else:
+        found = discover_smoke_command(repo)
+        summary.command, summary.command_source = found.command, found.source
+
+
+def _workdirs(sandbox: Sandbox) -> tuple[str, ...]:
+    """Where the sandbox puts the repository, then the usual places: paths to map back."""
+    return tuple(dict.fromkeys(w for w in (sandbox.workdir, *DEFAULT_WORKDIRS) if w))
+
+
 async def repair(
     repo: Path,
     sandbox: Sandbox,
@@ -423,78 +454,91 @@ async def repair(
     out: Path,
     command: str | None = None,
     generated: Path | None = None,
-    on_event: Callable[..., Any] | None = None,
+    progress: LoopProgress | None = None,
+    dropped: Sequence[str] = (),
 ) -> DebugSummary:
     """Run ``command`` (default: the discovered smoke command) on ``repo`` in ``sandbox`` and
     repair it in place until it passes or a budget is spent. ``fixer`` None means deterministic
     fixes only. The changed-line ratio is measured against ``generated`` when given, else
-    against a snapshot of ``repo`` taken when the session started. ``on_event(kind, **info)``
-    is called with ``info`` (message) and ``iteration`` (n, note, status) events."""
+    against a snapshot of ``repo`` taken when the session started. ``progress`` hears of each
+    iteration (``advance("debug", "iter N", note)``) and of notable facts (``info``).
+    ``dropped`` names entries left out when the caller made the working copy; they are
+    recorded in the summary with any the sandbox leaves out itself."""
     repo, out = Path(repo), Path(out)
     budget = budget or Budget()
+    progress = progress or _Quiet()
     out.mkdir(parents=True, exist_ok=True)
-
-    def emit(kind: str, **info: Any) -> None:
-        if on_event is not None:
-            on_event(kind, **info)
-
     previous = _load_summary(out)
     if previous is None:  # a new session: drop the artifacts of an older one
         for old in out.glob("iter-[0-9][0-9]*"):
             shutil.rmtree(old)
     summary = previous or DebugSummary()
-
-    def save() -> None:
-        atomic.write_json(out / "summary.json", summary.model_dump(mode="json"))
-
+    if dropped:
+        summary.dropped = list(dict.fromkeys([*summary.dropped, *dropped]))
+        progress.info("left out of the working copy: " + "; ".join(dropped))
     try:
-        if command:
-            summary.command, summary.command_source = command, "--command"
-        else:
-            found = discover_smoke_command(repo)
-            summary.command, summary.command_source = found.command, found.source
-        cmd = summary.command
+        _choose_command(summary, repo, command)
         base_tree = _baseline(out, repo, generated, fresh=previous is None)
         summary.baseline = str(generated) if generated is not None else "snapshot"
-        workdirs = tuple(
-            dict.fromkeys([getattr(sandbox, "workdir", None) or "", *DEFAULT_WORKDIRS])
-        )
-        workdirs = tuple(w for w in workdirs if w)
         if previous is not None and previous.iterations:
-            emit("info", message=f"resuming after iteration {previous.iterations[-1].n}")
-        emit("info", message=f"smoke command: {cmd} (from {summary.command_source})")
-        save()
-
+            progress.info(f"resuming after iteration {previous.iterations[-1].n}")
+        progress.info(f"smoke command: {summary.command} (from {summary.command_source})")
+        _save(out, summary)
+        session = _Session(repo, sandbox, fixer, budget, out, base_tree, progress)
         n = max((it.n for it in summary.iterations), default=0)
-        while True:
+        while summary.status == "running":
             n += 1
-            it = _Iteration(n, cmd)
-            before = read_text_tree(repo)
-            status, reason = await _one_iteration(
-                it, repo, sandbox, fixer, budget, summary, workdirs
-            )
-            after = read_text_tree(repo)
-            delta = ratio_texts(before, after)
-            total = ratio_texts(base_tree, after)
-            rec = it.record(delta, total)
-            it.write(out, rec, delta, total)
-            summary.iterations.append(rec)
-            if it.failure is not None and it.result is not None and not it.result.ok:
-                summary.signatures.append(it.failure.signature)
-            summary.environment = it.environment or summary.environment
-            summary.changed_line_ratio = total.ratio
-            summary.lines_added, summary.lines_deleted = total.added, total.deleted
-            summary.base_lines = total.base_lines
-            summary.status, summary.reason = status, reason
-            save()
-            emit("iteration", n=n, note=rec.note, status="passed" if rec.passed else "failed")
-            if status != "running":
-                return summary
+            await session.iterate(n, summary)
+        return summary
     except BaseException as exc:
         summary.status = "error"
         summary.reason = f"{type(exc).__name__}: {exc}"
-        save()
+        _save(out, summary)
         raise
+
+
+class _Session:
+    """What stays the same across the iterations of one repair session."""
+
+    def __init__(
+        self,
+        repo: Path,
+        sandbox: Sandbox,
+        fixer: Fixer | None,
+        budget: Budget,
+        out: Path,
+        base_tree: dict[str, str | None],
+        progress: LoopProgress,
+    ) -> None:
+        self.repo, self.sandbox, self.fixer, self.budget = repo, sandbox, fixer, budget
+        self.out, self.base_tree, self.progress = out, base_tree, progress
+        self.workdirs = _workdirs(sandbox)
+
+    async def iterate(self, n: int, summary: DebugSummary) -> None:
+        """One iteration: run, fix, record it in ``iter-NN/`` and in ``summary`` (saved)."""
+        it = _Iteration(n, summary.command)
+        before = read_text_tree(self.repo)
+        status, reason = await _one_iteration(
+            it, self.repo, self.sandbox, self.fixer, self.budget, summary, self.workdirs
+        )
+        after = read_text_tree(self.repo)
+        delta, total = ratio_texts(before, after), ratio_texts(self.base_tree, after)
+        rec = it.record(delta, total)
+        it.write(self.out, rec, delta, total)
+        summary.iterations.append(rec)
+        if it.failure is not None and it.result is not None and not it.result.ok:
+            summary.signatures.append(it.failure.signature)
+        new = [d for d in (it.result.dropped if it.result else []) if d not in summary.dropped]
+        if new:
+            summary.dropped += new
+            self.progress.info("not copied into the sandbox: " + "; ".join(new))
+        summary.environment = it.environment or summary.environment
+        summary.changed_line_ratio = total.ratio
+        summary.lines_added, summary.lines_deleted = total.added, total.deleted
+        summary.base_lines = total.base_lines
+        summary.status, summary.reason = status, reason
+        _save(self.out, summary)
+        self.progress.advance("debug", f"iter {n}", rec.note)
 
 
 async def _one_iteration(
@@ -517,7 +561,7 @@ async def _one_iteration(
             command=PREPARE_COMMAND,
             exit_code=1,
             stderr=pip_log,
-            sandbox=getattr(sandbox, "name", "docker"),
+            sandbox=sandbox.name,
         )
         it.failure = _dependency_failure(exc, repo)
     else:
@@ -561,7 +605,7 @@ async def _ask_fixer(
 ) -> tuple[Status, str]:
     result = it.result
     assert result is not None
-    extra = [s for s in it.lint if s.message.startswith(("E9", "F82", "F63", "F7"))]
+    extra = [s for s in it.lint if is_serious(s)]
     seen = {(s.file, s.line) for s in failure.suspects}
     suspects = failure.suspects + [s for s in extra if (s.file, s.line) not in seen]
     report = FailureReport(
@@ -574,17 +618,12 @@ async def _ask_fixer(
         error_type=failure.error_type,
         signature=failure.signature,
         suspects=suspects[:MAX_REPORT_SUSPECTS],
-        stdout_tail=_tail(result.stdout),
-        stderr_tail=_tail(result.stderr),
+        stdout_tail=tail(result.stdout, TAIL_CHARS)[0],
+        stderr_tail=tail(result.stderr, TAIL_CHARS)[0],
     )
     it.fix = "model"
     applied = 0
     for attempt in range(budget.max_reflections + 1):
-        cost = getattr(fixer, "cost_usd", None)
-        limit = budget.max_cost_usd
-        if limit is not None and isinstance(cost, int | float) and cost >= limit:
-            it.note += " → cost budget spent"
-            return "stopped", f"cost budget spent (${cost:.4f} of ${limit:.4f})"
         it.report = report
         try:
             edits = await fixer.propose(report)

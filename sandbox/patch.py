@@ -1,4 +1,4 @@
-"""SEARCH/REPLACE edits: parse them, apply them to a repository, say why one did not apply.
+"""SEARCH/REPLACE edits: apply them to a repository, say why one did not apply.
 
 An edit names a file and replaces one occurrence of its SEARCH text with REPLACE. It applies
 where SEARCH matches exactly once; failing that, exactly once after normalizing trailing
@@ -10,15 +10,6 @@ file ("did you mean"). An empty SEARCH creates a file that does not exist yet.
 Paths outside the repository (absolute, ``..``, symlinks that lead out) are refused. After the
 edits, every changed ``.py`` file is syntax-checked; a file whose edits break its syntax is
 restored and its edits reported as rejected. The result carries a unified diff of the change.
-
-The text format, as models write it::
-
-    path/to/file.py
-    <<<<<<< SEARCH
-    old lines
-    =======
-    new lines
-    >>>>>>> REPLACE
 """
 
 from __future__ import annotations
@@ -28,23 +19,22 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from sandbox.tree import inside
 
 __all__ = [
     "ApplyReport",
     "Edit",
     "EditOutcome",
-    "PatchFormatError",
     "PatchRejected",
     "apply_edits",
     "apply_to_text",
-    "coerce_edits",
-    "format_edits",
-    "parse_edits",
     "resolve_inside",
     "unified_diff",
 ]
@@ -61,10 +51,6 @@ class PatchRejected(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
-
-
-class PatchFormatError(PatchRejected):
-    """The text of the edits does not follow the SEARCH/REPLACE format."""
 
 
 class Edit(BaseModel):
@@ -111,79 +97,6 @@ class ApplyReport(BaseModel):
     @property
     def rejected(self) -> list[EditOutcome]:
         return [o for o in self.outcomes if o.status == "rejected"]
-
-
-# ----------------------------------------------------------------------------- parsing
-
-_SEARCH = re.compile(r"^<{5,9} ?SEARCH\s*$")
-_DIVIDER = re.compile(r"^={5,9}\s*$")
-_REPLACE = re.compile(r"^>{5,9} ?REPLACE\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-
-
-def _clean_path(line: str) -> str:
-    text = line.strip().strip("`*").strip()
-    for prefix in ("# ", "File: ", "file: ", "Path: ", "path: "):
-        text = text.removeprefix(prefix)
-    return text.strip().strip("`*:").strip()
-
-
-def parse_edits(text: str) -> list[Edit]:
-    """Edits from SEARCH/REPLACE blocks (optionally inside code fences). The path is the last
-    non-empty, non-fence line before ``<<<<<<< SEARCH``; a block without one reuses the
-    previous block's path. Raises :class:`PatchFormatError` on an unterminated block."""
-    lines = text.splitlines(keepends=True)
-    edits: list[Edit] = []
-    path: str | None = None
-    i = 0
-    while i < len(lines):
-        if not _SEARCH.match(lines[i].rstrip("\r\n")):
-            i += 1
-            continue
-        j = i - 1
-        while j >= 0 and (not lines[j].strip() or _FENCE.match(lines[j])):
-            j -= 1
-        candidate = _clean_path(lines[j]) if j >= 0 else ""
-        if candidate and not _REPLACE.match(lines[j].rstrip()) and " " not in candidate:
-            path = candidate
-        if not path:
-            raise PatchFormatError("?", f"SEARCH block at line {i + 1} has no file path before it")
-        k = i + 1
-        while k < len(lines) and not _DIVIDER.match(lines[k].rstrip("\r\n")):
-            k += 1
-        m = k + 1
-        while m < len(lines) and not _REPLACE.match(lines[m].rstrip("\r\n")):
-            m += 1
-        if k >= len(lines) or m >= len(lines):
-            raise PatchFormatError(
-                path,
-                f"SEARCH block at line {i + 1} is not closed: expected '=======' and then "
-                "'>>>>>>> REPLACE'",
-            )
-        edits.append(
-            Edit(path=path, search="".join(lines[i + 1 : k]), replace="".join(lines[k + 1 : m]))
-        )
-        i = m + 1
-    return edits
-
-
-def coerce_edits(edits: str | Iterable[Edit | Mapping[str, Any]]) -> list[Edit]:
-    """Edits from the text format, or from a list of :class:`Edit` or dicts."""
-    if isinstance(edits, str):
-        return parse_edits(edits)
-    return [e if isinstance(e, Edit) else Edit.model_validate(dict(e)) for e in edits]
-
-
-def format_edits(edits: Iterable[Edit]) -> str:
-    """The text format of ``edits`` (inverse of :func:`parse_edits`)."""
-
-    def block(text: str) -> str:
-        return text if not text or text.endswith("\n") else text + "\n"
-
-    return "".join(
-        f"{e.path}\n<<<<<<< SEARCH\n{block(e.search)}=======\n{block(e.replace)}>>>>>>> REPLACE\n\n"
-        for e in edits
-    )
 
 
 # ----------------------------------------------------------------------------- matching (pure)
@@ -336,9 +249,8 @@ def resolve_inside(repo: Path, path: str) -> Path:
         raise PatchRejected(path, "refused: the path leaves the repository ('..').")
     if ".git" in pure.parts:
         raise PatchRejected(path, "refused: files under .git are not editable.")
-    root = Path(repo).resolve()
-    target = (root / pure).resolve()
-    if not target.is_relative_to(root) or target == root:
+    target = inside(repo, raw)
+    if target is None:
         raise PatchRejected(path, "refused: the path resolves outside the repository.")
     return target
 
@@ -388,98 +300,100 @@ def unified_diff(rel: str, before: str | None, after: str | None) -> str:
     )
 
 
-def apply_edits(repo: Path, edits: str | Iterable[Edit | Mapping[str, Any]]) -> ApplyReport:
+@dataclass
+class _FileState:
+    """One file while edits are applied to it in memory."""
+
+    target: Path
+    original: str | None
+    """Text before the edits; None for a file that does not exist yet."""
+    mode: int | None
+    current: str | None = None
+    applied: list[int] = field(default_factory=list)
+    """Indexes of the edits applied to it."""
+
+    @classmethod
+    def load(cls, target: Path) -> _FileState:
+        """Raises :class:`PatchRejected` for a path that is not a regular UTF-8 file."""
+        exists = target.is_file()
+        if target.exists() and not exists:
+            raise PatchRejected(str(target), "refused: the path is not a regular file.")
+        try:
+            original = _read(target) if exists else None
+        except UnicodeDecodeError as exc:
+            raise PatchRejected(str(target), "refused: the file is not UTF-8 text.") from exc
+        mode = stat.S_IMODE(target.stat().st_mode) if exists else None
+        return cls(target=target, original=original, mode=mode, current=original)
+
+    def apply(self, edit: Edit, rel: str) -> str:
+        """Apply ``edit`` to the current text; returns how SEARCH matched."""
+        current = self.current
+        search, replace = edit.search, edit.replace
+        if current is not None and "\r\n" in current:
+            search = search.replace("\r\n", "\n").replace("\n", "\r\n")
+            replace = replace.replace("\r\n", "\n").replace("\n", "\r\n")
+        if current is None:
+            if search.strip():
+                raise PatchRejected(
+                    edit.path,
+                    f"the file {rel} does not exist. To create it, send an empty SEARCH; "
+                    "otherwise check the path.",
+                )
+            self.current, how = replace, "created"
+        elif not current and not search.strip():
+            self.current, how = replace, "exact"
+        else:
+            self.current, how = apply_to_text(current, search, replace, edit.path)
+        return how
+
+    def broken_syntax(self, rel: str) -> str | None:
+        """Why the edited ``.py`` file cannot be kept (it compiled before, not after), or None."""
+        if not rel.endswith(".py") or self.current is None:
+            return None
+        err = _syntax_error(self.current, rel)
+        if err is None or (self.original is not None and _syntax_error(self.original, rel)):
+            return None
+        where = f"line {err.lineno}: " if err.lineno else ""
+        return (
+            f"the edits to {rel} were undone: together they make a SyntaxError "
+            f"({where}{err.msg}). Send corrected edits for this file."
+        )
+
+
+def apply_edits(repo: Path, edits: Iterable[Edit]) -> ApplyReport:
     """Apply ``edits`` to the files of ``repo`` in place, each where it matches exactly once.
 
     Edits to one file apply in order on its current text; a rejected edit does not stop the
     others. A ``.py`` file that no longer compiles after its edits is restored and all its
     edits are reported rejected with the syntax error (unless it did not compile before
     either). Never raises for a bad edit: see the outcomes."""
-    repo = Path(repo)
-    try:
-        edit_list = coerce_edits(edits)
-    except PatchRejected as exc:
-        bad = Edit(path=exc.path, search="", replace="")
-        return ApplyReport(outcomes=[EditOutcome(edit=bad, status="rejected", reason=exc.reason)])
-    outcomes: list[EditOutcome | None] = [None] * len(edit_list)
-    # file -> (original text or None, current text or None, mode, target, [edit indexes])
-    state: dict[str, dict[str, Any]] = {}
+    edit_list = list(edits)
+    outcomes: dict[int, EditOutcome] = {}
+    files: dict[str, _FileState] = {}
+    root = Path(repo).resolve()
     for idx, edit in enumerate(edit_list):
         try:
             target = resolve_inside(repo, edit.path)
+            rel = target.relative_to(root).as_posix()
+            if rel not in files:
+                files[rel] = _FileState.load(target)
+            how = files[rel].apply(edit, rel)
         except PatchRejected as exc:
             outcomes[idx] = EditOutcome(edit=edit, status="rejected", reason=exc.reason)
             continue
-        rel = target.relative_to(Path(repo).resolve()).as_posix()
-        if rel not in state:
-            exists = target.is_file()
-            if target.exists() and not exists:
-                outcomes[idx] = EditOutcome(
-                    edit=edit, status="rejected", reason="refused: the path is not a regular file."
-                )
-                continue
-            try:
-                original = _read(target) if exists else None
-            except UnicodeDecodeError:
-                outcomes[idx] = EditOutcome(
-                    edit=edit, status="rejected", reason="refused: the file is not UTF-8 text."
-                )
-                continue
-            state[rel] = {
-                "original": original,
-                "current": original,
-                "mode": stat.S_IMODE(target.stat().st_mode) if exists else None,
-                "target": target,
-                "applied": [],
-            }
-        st = state[rel]
-        current: str | None = st["current"]
-        search, replace = edit.search, edit.replace
-        if current is not None and "\r\n" in current:
-            search = search.replace("\r\n", "\n").replace("\n", "\r\n")
-            replace = replace.replace("\r\n", "\n").replace("\n", "\r\n")
-        try:
-            if current is None:
-                if search.strip():
-                    raise PatchRejected(
-                        edit.path,
-                        f"the file {rel} does not exist. To create it, send an empty SEARCH; "
-                        "otherwise check the path.",
-                    )
-                new_text, how = replace, "created"
-            elif not current and not search.strip():
-                new_text, how = replace, "exact"
-            else:
-                new_text, how = apply_to_text(current, search, replace, edit.path)
-        except PatchRejected as exc:
-            outcomes[idx] = EditOutcome(edit=edit, status="rejected", reason=exc.reason)
+        files[rel].applied.append(idx)
+        outcomes[idx] = EditOutcome(edit=edit, status="applied", how=how)  # type: ignore[arg-type]
+    changed, diffs = [], []
+    for rel, st in files.items():
+        if st.current == st.original or st.current is None:
             continue
-        st["current"] = new_text
-        st["applied"].append(idx)
-        outcomes[idx] = EditOutcome(edit=edit, status="applied", how=how)
-
-    diffs: list[str] = []
-    changed: list[str] = []
-    for rel, st in state.items():
-        if st["current"] == st["original"] or st["current"] is None:
+        reason = st.broken_syntax(rel)
+        if reason is not None:
+            for idx in st.applied:
+                outcomes[idx] = EditOutcome(edit=edit_list[idx], status="rejected", reason=reason)
             continue
-        if rel.endswith(".py"):
-            err = _syntax_error(st["current"], rel)
-            if err is not None and (
-                st["original"] is None or _syntax_error(st["original"], rel) is None
-            ):
-                where = f"line {err.lineno}: " if err.lineno else ""
-                reason = (
-                    f"the edits to {rel} were undone: together they make a SyntaxError "
-                    f"({where}{err.msg}). Send corrected edits for this file."
-                )
-                for idx in st["applied"]:
-                    outcomes[idx] = EditOutcome(
-                        edit=edit_list[idx], status="rejected", reason=reason
-                    )
-                continue
-        _write(st["target"], st["current"], st["mode"])
+        _write(st.target, st.current, st.mode)
         changed.append(rel)
-        diffs.append(unified_diff(rel, st["original"], st["current"]))
-    final = [o for o in outcomes if o is not None]
+        diffs.append(unified_diff(rel, st.original, st.current))
+    final = [outcomes[i] for i in sorted(outcomes)]
     return ApplyReport(outcomes=final, changed_files=changed, diff="".join(diffs))

@@ -7,8 +7,8 @@ A file present on one side only counts fully (all its lines added, or all delete
 files (a NUL byte, or not UTF-8) are ignored on both sides. When the generated tree has no text
 lines at all the ratio is 0.0 if nothing changed and 1.0 otherwise.
 
-:func:`ratio_texts` is pure over ``{path: text}`` dicts; :func:`read_text_tree` and
-:func:`ratio_dirs` read directories.
+:func:`ratio_texts` is pure over ``{path: text}`` dicts; :func:`ratio_dirs` reads two
+directories through :func:`sandbox.tree.read_text_tree` (links and dropped entries ignored).
 """
 
 from __future__ import annotations
@@ -19,20 +19,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from sandbox.tree import read_text_tree
+
 __all__ = [
-    "IGNORED_DIRS",
     "FileDelta",
     "RatioReport",
     "line_delta",
     "ratio_dirs",
     "ratio_texts",
-    "read_text_tree",
 ]
-
-IGNORED_DIRS = frozenset(
-    {".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".venv", "venv"}
-)
-"""Directories that are never part of the repository's code."""
 
 
 class FileDelta(BaseModel):
@@ -103,32 +98,6 @@ def ratio_texts(
         report.deleted += deleted
         report.files[path] = FileDelta(added=added, deleted=deleted, base_lines=base)
     return report
-
-
-def _decode(data: bytes) -> str | None:
-    if b"\0" in data[:8192]:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def read_text_tree(root: Path) -> dict[str, str | None]:
-    """``{relative POSIX path: text}`` for every file under ``root`` (None for binary files),
-    skipping :data:`IGNORED_DIRS` and symlinks. A missing ``root`` is an empty tree."""
-    root = Path(root)
-    out: dict[str, str | None] = {}
-    if not root.is_dir():
-        return out
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part in IGNORED_DIRS for part in rel.parts[:-1]) or rel.name in IGNORED_DIRS:
-            continue
-        if path.is_symlink() or not path.is_file():
-            continue
-        out[rel.as_posix()] = _decode(path.read_bytes())
-    return out
 
 
 def ratio_dirs(generated: Path, current: Path) -> RatioReport:

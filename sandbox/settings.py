@@ -7,10 +7,21 @@ model lives here; ``paper2code.settings.Settings`` nests it as ``settings.sandbo
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class SandboxKind(StrEnum):
+    """Where generated code runs; the one list of sandbox kinds (the CLI's choices too)."""
+
+    docker = "docker"
+    """A Docker container (default, isolated)."""
+    local = "local"
+    """A subprocess with resource limits, for machines without Docker; only on request."""
+    none = "none"
+    """Not at all: the debug stage is skipped."""
 
 
 class Limits(BaseModel):
@@ -18,15 +29,15 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    wall_s: float = 600.0
+    wall_s: float = Field(default=600.0, gt=0)
     """Wall-clock limit in seconds; on expiry the container is killed and the run reported as timed out."""
-    memory_mb: int = 4096
+    memory_mb: int = Field(default=4096, gt=0)
     """Hard memory cap in MiB (swap included); an OOM kill is reported, not retried."""
-    cpus: float = 2.0
+    cpus: float = Field(default=2.0, gt=0)
     """CPU quota in cores (fractions allowed)."""
-    pids: int = 256
+    pids: int = Field(default=256, gt=0)
     """Maximum number of processes and threads; holds against fork bombs."""
-    output_bytes: int = 1_000_000
+    output_bytes: int = Field(default=1_000_000, gt=0)
     """Cap on captured stdout and on stderr each, in bytes; the tail is kept, the head dropped."""
     network: bool = False
     """Give the program network access. Off by default: the program under test runs offline."""
@@ -61,16 +72,28 @@ class PipOptions(BaseModel):
     ca_bundle: Path | None = Field(default_factory=_env_ca_bundle)
     """CA bundle file for TLS-inspecting proxies, passed to pip as ``--cert``.
     Default: ``$PIP_CERT`` when that names a file."""
-    timeout_s: int = 120
+    timeout_s: int = Field(default=120, gt=0)
     """pip's network timeout per request, in seconds."""
+
+    def args(self, *, wheelhouse: str | None = None) -> list[str]:
+        """pip command-line options for an install (the CA bundle is passed separately:
+        the image build copies it in, the local sandbox names the host file)."""
+        args = ["--timeout", str(self.timeout_s)]
+        if self.index_url:
+            args += ["--index-url", self.index_url]
+        for url in self.extra_index_urls:
+            args += ["--extra-index-url", url]
+        if wheelhouse:
+            args += ["--find-links", wheelhouse]
+        return args
 
 
 class SandboxSettings(BaseModel):
     """Everything the sandbox needs to build images and run a repository."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    kind: Literal["docker", "local", "none"] = "docker"
+    kind: SandboxKind = SandboxKind.docker
     """``docker`` (default, isolated), ``local`` (subprocess with resource limits, only on request)
     or ``none`` (skip execution entirely)."""
     base_image: str = "paper2code-base:latest"
@@ -87,11 +110,11 @@ class SandboxSettings(BaseModel):
     """Resource limits for each run."""
     pip: PipOptions = Field(default_factory=PipOptions)
     """pip options used when dependency images are built."""
-    build_timeout_s: float = 1800.0
+    build_timeout_s: float = Field(default=1800.0, gt=0)
     """Limit on building one dependency image, in seconds."""
     user: str = "1000:1000"
     """Non-root uid:gid the program runs as."""
-    tmp_mb: int = 512
+    tmp_mb: int = Field(default=512, gt=0)
     """Size of the tmpfs mounted at ``/tmp`` (also ``$HOME``), in MiB."""
     venv_cache: Path | None = None
     """Where ``--sandbox local`` keeps its per-requirements virtualenvs

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agents.base import AgentOptions
+from agents.base import AgentOptions, SharedContext
 from agents.coder import Coder, file_kind
 from agents.planner import Planner, reconcile
 from paper2code.errors import ModelError
@@ -62,7 +62,7 @@ async def test_invalid_reply_goes_back_with_the_validation_error() -> None:
     ]
     client = ScriptedChatCompletionClient(lambda messages: replies.pop(0), structured_output=False)
     reply = await Coder(client, AgentOptions(False)).write(
-        paper_md=PAPER, plan_md="plan", config_yaml="a: 1", path="model.py"
+        SharedContext(PAPER, "plan", "a: 1"), "model.py"
     )
     assert reply.value == CodedFile(path="model.py", content="x = 1\n")
     assert reply.attempts == 2
@@ -76,7 +76,7 @@ async def test_reply_that_never_validates_is_a_model_error() -> None:
     )
     with pytest.raises(ModelError, match="did not validate as CodedFile after 3 attempts"):
         await Coder(client, AgentOptions(False, validation_retries=2)).write(
-            paper_md=PAPER, plan_md="p", config_yaml="a: 1", path="x.py"
+            SharedContext(PAPER, "p", "a: 1"), "x.py"
         )
     assert len(client.requests) == 3
 
@@ -87,9 +87,7 @@ async def test_structured_mode_validation_failure_is_retried_too() -> None:
         ScriptedReply(content=json.dumps({"path": "a.py", "content": "print(1)"})),
     ]
     client = ScriptedChatCompletionClient(lambda m: replies.pop(0), structured_output=True)
-    reply = await Coder(client, AgentOptions(True)).write(
-        paper_md=PAPER, plan_md="p", config_yaml="a: 1", path="a.py"
-    )
+    reply = await Coder(client, AgentOptions(True)).write(SharedContext(PAPER, "p", "a: 1"), "a.py")
     assert reply.value.content == "print(1)\n" and reply.attempts == 2
 
 
@@ -120,7 +118,9 @@ def test_reconcile_task_list_with_architecture() -> None:
 
 def test_file_kinds_pick_prompt_variants() -> None:
     assert file_kind("src/model.py") == "python"
-    assert file_kind("tests/test_smoke.py") == "test"
+    assert file_kind("tests/test_smoke.py") == "smoke_test"
+    # a planned test file is coded from its own design, not given the smoke-test instructions
+    assert file_kind("tests/test_iforest.py") == "python"
     assert file_kind("reproduce.sh") == "shell"
     assert file_kind("README.md") == "readme"
     assert file_kind("configs/base.yaml") == "other"

@@ -12,7 +12,7 @@ from paper2code.batch import run_batch
 from paper2code.cli import slugify
 from paper2code.demo_run import demo_paper, demo_settings
 from paper2code.evaluate import evaluate_run
-from paper2code.llm import build_clients
+from paper2code.llm import Clients, build_clients
 from paper2code.pipeline import Pipeline
 from paper2code.progress import SilentReporter
 from paper2code.settings import Settings
@@ -27,7 +27,8 @@ async def generated_run(tmp_path: Path) -> Path:
     client = ScriptedChatCompletionClient(Transcript.load())
     settings = Settings()
     settings.sandbox.kind = "none"
-    await Pipeline(settings, out, clients=lambda role: client, reporter=SilentReporter()).run(
+    clients = Clients(settings, out, factory=lambda llm, model: client)
+    await Pipeline(settings, out, clients=clients, reporter=SilentReporter()).run(
         demo_paper(tmp_path / "paper.md")
     )
     return out

@@ -12,10 +12,10 @@ from sandbox.fixes import (
     fix_bad_requirement,
     fix_missing_module,
     fix_undefined_names,
-    normalize_dist,
 )
 from sandbox.localize import Failure, Suspect, diagnose
 from sandbox.patch import apply_edits
+from sandbox.requirements import canonical
 
 
 def apply(repo: Path, fix) -> None:
@@ -61,7 +61,7 @@ def test_never_duplicates_a_listed_distribution(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("PyYAML>=6.0  # config\nscikit_learn==1.5\n")
     assert fix_missing_module("yaml", tmp_path) is None
     assert fix_missing_module("sklearn", tmp_path) is None
-    assert normalize_dist("Scikit_Learn") == "scikit-learn"
+    assert canonical("Scikit_Learn") == "scikit-learn"
 
 
 def test_local_stdlib_and_unknown_modules_are_not_dependencies(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ async def test_structured_reply_and_usage_recorded(server: LoopbackServer, tmp_p
         + events[1]["completion_tokens"] * 2.0
     ) / 1e6
     assert events[1]["cost_usd"] == pytest.approx(expected, abs=1e-6)
-    summary = clients.recorder.summary()
+    summary = clients.recorder.summary().model_dump()
     assert summary["stages"]["plan"]["calls"] == 2
     assert summary["total"]["cached_tokens"] == events[1]["cached_tokens"]
     # JSON-schema structured output was requested from the endpoint

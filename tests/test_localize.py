@@ -11,7 +11,6 @@ from sandbox.localize import (
     diagnose,
     excerpt,
     failure_signature,
-    localize,
     map_path,
     normalize_message,
     parse_pytest,
@@ -652,10 +651,6 @@ def test_excerpt_marks_line_and_clamps() -> None:
     assert text.splitlines() == ["> 1 | line 1", "  2 | line 2", "  3 | line 3"]
     assert excerpt(lines, 99, context=1).splitlines()[-1] == "> 10 | line 10"
     assert excerpt([], 3) == ""
-
-
-def test_localize_is_diagnose_suspects(repo: Path) -> None:
-    assert localize(PYTEST_LONG, repo) == diagnose(PYTEST_LONG, repo).suspects
 
 
 # ------------------------------------------------------------------ ruff

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.ratio import line_delta, ratio_dirs, ratio_texts, read_text_tree
+from sandbox.ratio import line_delta, ratio_dirs, ratio_texts
+from sandbox.tree import read_text_tree
 
 TEN = "".join(f"line {i}\n" for i in range(1, 11))
 

@@ -11,97 +11,80 @@ from pathlib import Path
 import pytest
 
 from paper2code.chart import line_chart_svg
+from paper2code.evaluate import EvalResult, ExecutionMetrics, ModeResult, ScoreStats
+from paper2code.manifest import RunInput, RunManifest, StageRecord, UsageSummary, UsageTotals
 from paper2code.report import render_html, render_markdown, verification_statement, write_report
 from paper2code.runstore import RunStore
+from sandbox.loop import DebugSummary, IterationRecord
+
+
+def iteration(n: int, exit_code: int, fix: str, added: int, deleted: int, ratio: float):
+    return IterationRecord(
+        n=n,
+        phase="run",
+        command="bash reproduce.sh --smoke",
+        passed=exit_code == 0,
+        exit_code=exit_code,
+        duration_s=0.5,
+        fix=fix,
+        lines_added=added,
+        lines_deleted=deleted,
+        cumulative_ratio=ratio,
+    )
 
 
 def make_run(root: Path, *, debug_status: str | None = "passed", with_eval: bool = True) -> Path:
     store = RunStore(root)
     store.write_json("paper/paper.json", {"title": "Smoothed Softmax Regression"})
-    manifest = {
-        "status": "done",
-        "input": {"paper": "paper.pdf", "sha256": "ab" * 32},
-        "settings": {"llm": {"model": "gpt-4.1-mini"}},
-        "stages": {
-            "ingest": {"status": "done", "duration_s": 0.4},
-            "plan": {"status": "done", "duration_s": 12.0},
+    plan = UsageTotals(
+        calls=4, prompt_tokens=9000, cached_tokens=6000, completion_tokens=1500, cost_usd=0.0123
+    )
+    manifest = RunManifest(
+        status="done",
+        input=RunInput(paper="paper.pdf", sha256="ab" * 32),
+        model="gpt-4.1-mini",
+        stages={
+            "ingest": StageRecord(status="done", duration_s=0.4),
+            "plan": StageRecord(status="done", duration_s=12.0),
         },
-        "usage": {
-            "stages": {
-                "plan": {
-                    "calls": 4,
-                    "prompt_tokens": 9000,
-                    "cached_tokens": 6000,
-                    "completion_tokens": 1500,
-                    "cost_usd": 0.0123,
-                }
-            },
-            "total": {
-                "calls": 4,
-                "prompt_tokens": 9000,
-                "cached_tokens": 6000,
-                "completion_tokens": 1500,
-                "cost_usd": 0.0123,
-            },
-        },
-    }
+        usage=UsageSummary(stages={"plan": plan}, total=plan),
+    )
     if debug_status:
-        manifest["debug"] = {
-            "status": debug_status,
-            "changed_line_ratio": 0.0127,
-            "iterations": [
-                {
-                    "n": 1,
-                    "exit_code": 1,
-                    "duration_s": 0.5,
-                    "fix": "deterministic",
-                    "lines_added": 1,
-                    "lines_deleted": 0,
-                    "cumulative_ratio": 0.0042,
-                },
-                {
-                    "n": 2,
-                    "exit_code": 1,
-                    "duration_s": 0.6,
-                    "fix": "model",
-                    "lines_added": 1,
-                    "lines_deleted": 1,
-                    "cumulative_ratio": 0.0127,
-                },
-                {
-                    "n": 3,
-                    "exit_code": 0,
-                    "duration_s": 0.6,
-                    "fix": "none",
-                    "lines_added": 0,
-                    "lines_deleted": 0,
-                    "cumulative_ratio": 0.0127,
-                },
+        manifest.debug = DebugSummary(
+            status=debug_status,
+            changed_line_ratio=0.0127,
+            iterations=[
+                iteration(1, 1, "deterministic", 1, 0, 0.0042),
+                iteration(2, 1, "model", 1, 1, 0.0127),
+                iteration(3, 0, "none", 0, 0, 0.0127),
             ],
-        }
-    store.write_json("run.json", manifest)
-    if with_eval:
-        stats = {"mean": 3.5, "std": 0.5, "samples": [3, 4]}
-        store.write_json(
-            "eval.json",
-            {
-                "reference_free": {
-                    "samples": 2,
-                    "score": stats,
-                    "components": {"method": stats},
-                    "omitted_files": ["data/big_table.py"],
-                },
-                "note": "Judge scores are a model's opinion.",
-            },
         )
+    store.save_manifest(manifest)
+    if with_eval:
+        stats = ScoreStats(mean=3.5, std=0.5, samples=[3, 4])
+        result = EvalResult(
+            created_at="2026-11-25T00:00:00+00:00",
+            judge_model="judge",
+            reference_free=ModeResult(
+                samples=2,
+                score=stats,
+                components={"method": stats},
+                judgements=[],
+                included_files=["main.py"],
+                omitted_files=["data/big_table.py"],
+            ),
+            execution=ExecutionMetrics(),
+            note="Judge scores are a model's opinion.",
+        )
+        store.write_json("eval.json", result.model_dump(mode="json"))
     return root
 
 
 def test_verification_statement_never_claims_reproduction() -> None:
-    passed = verification_statement({"debug": {"status": "passed"}})
+    passed = verification_statement(DebugSummary(status="passed"))
     assert "not that it reproduces the paper" in passed
-    assert "did not pass" in verification_statement({"debug": {"status": "failed"}})
-    assert "not executed" in verification_statement({})
+    assert "did not pass" in verification_statement(DebugSummary(status="failed"))
+    assert "not executed" in verification_statement(None)
 
 
 def test_markdown_report_has_tables_and_statement(tmp_path: Path) -> None:

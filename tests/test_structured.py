@@ -1,7 +1,9 @@
-"""``ask_structured`` through the real client stack against the loopback server, in both output
-modes: validated replies, the single fence clean-up, validation errors sent back to the model,
-and ``ModelError`` once the retries are spent. Plus what AgentChat does on a JSON-mode-only
-endpoint when asked for ``output_content_type`` (why the agents switch it off there)."""
+"""Structured replies (``agents.base.ask_fresh``, the one validation-retry loop) through the real
+client stack against the loopback server, in both output modes: validated replies, the single
+fence clean-up, validation errors sent back to the model, ``ModelError`` once the retries are
+spent, and one schema per request (the prompt shows exactly the schema the endpoint enforces).
+Plus what AgentChat does on a JSON-mode-only endpoint when asked for ``output_content_type``
+(why the agents switch it off there)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,12 @@ from typing import Any
 
 import pytest
 from autogen_agentchat.agents import AssistantAgent
-from autogen_core.models import SystemMessage, UserMessage
 from pydantic import BaseModel, ValidationError
 
 import prompts
+from agents.base import AgentOptions, ask_fresh, request_schema, schema_text
 from paper2code.errors import ModelError
-from paper2code.llm import ask_structured, make_client, strip_fences, validation_feedback
+from paper2code.llm import make_client, strip_fences, validation_feedback
 from paper2code.llm.structured import describe_errors
 from paper2code.settings import ModelInfoSettings
 from paper2code.testing.loopback_server import LoopbackServer
@@ -28,10 +30,16 @@ class FileSpec(BaseModel):
 
 
 GOOD = '{"path": "model.py", "lines": 40}'
-MESSAGES = [
-    SystemMessage(content="Answer in JSON with keys path and lines."),
-    UserMessage(content="Describe model.py.", source="user"),
-]
+SYSTEM = "Answer in JSON with keys path and lines."
+TASK = "Describe model.py."
+
+
+async def ask_structured(
+    client: Any, schema: type[BaseModel], *, validation_retries: int, json_schema_supported: bool
+) -> tuple[Any, str]:
+    options = AgentOptions(json_schema_supported, validation_retries)
+    reply = await ask_fresh("analyst", client, options, system=SYSTEM, task=TASK, schema=schema)
+    return reply.value, reply.raw
 
 
 def queue(*replies: str) -> Any:
@@ -81,7 +89,6 @@ async def test_valid_reply_in_both_modes(structured: bool) -> None:
     with LoopbackServer(queue(f"```json\n{GOOD}\n```" if not structured else GOOD)) as server:
         value, raw = await ask_structured(
             client_for(server, structured),
-            MESSAGES,
             FileSpec,
             validation_retries=2,
             json_schema_supported=structured,
@@ -101,7 +108,6 @@ async def test_invalid_reply_goes_back_with_the_errors() -> None:
     with LoopbackServer(queue('{"path": "model.py"}', GOOD)) as server:
         value, raw = await ask_structured(
             client_for(server, False),
-            MESSAGES,
             FileSpec,
             validation_retries=2,
             json_schema_supported=False,
@@ -121,7 +127,6 @@ async def test_reply_that_never_validates_is_a_model_error() -> None:
         with pytest.raises(ModelError, match="did not validate as FileSpec after 3 attempts"):
             await ask_structured(
                 client_for(server, False),
-                MESSAGES,
                 FileSpec,
                 validation_retries=2,
                 json_schema_supported=False,
@@ -145,7 +150,6 @@ async def test_endpoint_ignoring_the_schema_is_retried_with_the_errors() -> None
     with LoopbackServer(queue('{"path": "model.py"}', GOOD)) as server:
         value, _ = await ask_structured(
             client_for(server, True),
-            MESSAGES,
             FileSpec,
             validation_retries=1,
             json_schema_supported=True,
@@ -161,10 +165,9 @@ async def test_tool_calls_instead_of_json_are_a_model_error() -> None:
         return ScriptedReply(tool_calls=[{"name": "read_file", "arguments": "{}"}])
 
     with LoopbackServer(call_a_tool) as server:
-        with pytest.raises(ModelError, match="called tools instead"):
+        with pytest.raises(ModelError, match="expected a FileSpec reply"):
             await ask_structured(
                 client_for(server, False),
-                MESSAGES,
                 FileSpec,
                 validation_retries=2,
                 json_schema_supported=False,
@@ -195,3 +198,28 @@ async def test_agentchat_output_content_type_needs_json_schema_support() -> None
         assert json.loads(json.dumps(server.requests[1]["response_format"]))["type"] == (
             "json_schema"
         )
+
+
+@pytest.mark.parametrize("structured", [True, False])
+async def test_the_prompt_shows_exactly_the_schema_the_request_enforces(structured: bool) -> None:
+    """One schema per request: what the model reads in the prompt is the schema sent as
+    ``response_format`` (structured output), or the one the reply is validated against."""
+
+    class Reply(BaseModel):
+        path: str
+        notes: list[str] = []  # a default: optional for pydantic, required in strict mode
+
+    options = AgentOptions(structured)
+    shown = schema_text(Reply, options)
+    with LoopbackServer(queue('{"path": "a.py", "notes": []}')) as server:
+        client = client_for(server, structured)
+        await ask_fresh("analyst", client, options, system=SYSTEM, task=shown, schema=Reply)
+        body = server.requests[0]
+    assert body["messages"][-1]["content"] == shown
+    if structured:
+        sent = body["response_format"]["json_schema"]["schema"]
+        assert json.loads(shown) == sent
+        assert sent["required"] == ["path", "notes"] and sent["additionalProperties"] is False
+    else:
+        assert body["response_format"] == {"type": "json_object"}
+        assert json.loads(shown) == Reply.model_json_schema() == request_schema(Reply, options)

@@ -95,7 +95,7 @@ async def test_summary_per_stage_and_resume(server: LoopbackServer, tmp_path: Pa
         await priced.create(ask("architecture"))
     with usage_context(stage="debug", agent="debugger"):  # a model with no known price
         recorder.record(model="mystery", prompt_tokens=10, completion_tokens=5, priced=False)
-    summary = recorder.summary()
+    summary = recorder.summary().model_dump()
     assert summary["stages"]["plan"]["calls"] == 2 and summary["stages"]["debug"]["calls"] == 1
     assert summary["total"]["calls"] == 3
     assert summary["total"]["prompt_tokens"] == sum(e["prompt_tokens"] for e in events(path))
@@ -107,7 +107,7 @@ async def test_summary_per_stage_and_resume(server: LoopbackServer, tmp_path: Pa
     with path.open("a") as fh:
         fh.write('{"stage": "code", "prompt_to')
     resumed = UsageRecorder(path)
-    assert resumed.summary()["total"] == summary["total"]
+    assert resumed.summary().model_dump()["total"] == summary["total"]
     assert resumed.total_cost == pytest.approx(summary["total"]["cost_usd"])
 
 

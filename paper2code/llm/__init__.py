@@ -6,33 +6,39 @@ structured replies.
 - ``usage_context`` / ``UsageRecorder`` (``recorder.py``): who made each call, ``events.jsonl``
   and the totals for ``run.json``;
 - ``price_for`` / ``CostBudget`` (``prices.py``): USD per call and the ``--max-cost`` cap;
-- ``ask_structured`` (``structured.py``): a validated pydantic reply, retried with the errors.
+- ``strip_fences`` / ``validation_feedback`` (``structured.py``): the clean-up and the error
+  feedback of structured replies (the retry loop is ``agents.base.ask``).
 """
 
 from paper2code.llm.client import (
     Clients,
+    ModelClients,
     RecordingClient,
     build_clients,
+    has_endpoint,
     make_client,
     model_errors,
     openai_client,
+    require_endpoint,
 )
 from paper2code.llm.prices import CostBudget, Price, price_for
 from paper2code.llm.recorder import UsageRecorder, usage_context
-from paper2code.llm.structured import ask_structured, strip_fences, validation_feedback
+from paper2code.llm.structured import strip_fences, validation_feedback
 
 __all__ = [
     "Clients",
     "CostBudget",
+    "ModelClients",
     "Price",
     "RecordingClient",
     "UsageRecorder",
-    "ask_structured",
     "build_clients",
+    "has_endpoint",
     "make_client",
     "model_errors",
     "openai_client",
     "price_for",
+    "require_endpoint",
     "strip_fences",
     "usage_context",
     "validation_feedback",

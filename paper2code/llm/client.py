@@ -38,7 +38,7 @@ import re
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import openai
 from autogen_core import CancellationToken
@@ -56,6 +56,7 @@ from pydantic import BaseModel
 from paper2code.errors import ConfigError, ModelError
 from paper2code.llm.prices import CostBudget, Price, price_for
 from paper2code.llm.recorder import UsageRecorder, capture_call, install_event_capture
+from paper2code.manifest import UsageSummary
 from paper2code.settings import LLMSettings, Settings
 from paper2code.tokens import count_tokens
 
@@ -111,6 +112,21 @@ def supports_json_mode(llm: LLMSettings, model: str) -> bool:
     return bool(info and info.get("json_output"))
 
 
+def has_endpoint(llm: LLMSettings) -> bool:
+    """An endpoint is configured: an API key (OpenAI, Azure) or a base URL (local servers)."""
+    return llm.api_key is not None or llm.base_url is not None
+
+
+def require_endpoint(llm: LLMSettings) -> None:
+    """Raise ``ConfigError`` saying how to configure one when no endpoint is configured."""
+    if not has_endpoint(llm):
+        raise ConfigError(
+            "no model endpoint configured: set OPENAI_API_KEY for OpenAI, or pass --base-url "
+            "for an OpenAI-compatible server (vLLM, Ollama, llama.cpp). "
+            "`make demo` runs the whole pipeline offline with scripted replies."
+        )
+
+
 def openai_client(llm: LLMSettings, model: str) -> ChatCompletionClient:
     """The AutoGen client for ``model`` on the configured endpoint (no cache, no recording)."""
     from autogen_ext.models.openai import (
@@ -118,13 +134,8 @@ def openai_client(llm: LLMSettings, model: str) -> ChatCompletionClient:
         OpenAIChatCompletionClient,
     )
 
+    require_endpoint(llm)
     key = llm.api_key.get_secret_value() if llm.api_key else None
-    if key is None and llm.base_url is None:
-        raise ConfigError(
-            "no model endpoint configured: set OPENAI_API_KEY for OpenAI, or pass --base-url "
-            "for an OpenAI-compatible server (vLLM, Ollama, llama.cpp). "
-            "`make demo` runs the whole pipeline offline with scripted replies."
-        )
     kwargs: dict[str, Any] = {
         "model": model,
         "api_key": key or "not-needed",  # local servers ignore it; the openai client needs one
@@ -423,9 +434,20 @@ def make_client(
     )
 
 
+class ModelClients(Protocol):
+    """What the stages need from the client layer: a client per role, and the usage so far."""
+
+    def __call__(self, role: str) -> ChatCompletionClient: ...
+
+    def usage(self) -> UsageSummary:
+        """Calls, tokens and cost per stage and overall, for ``run.json``."""
+        ...
+
+
 class Clients:
     """Role → client, one client per model, sharing one recorder and one cost budget across
-    the run (``events.jsonl`` in ``run_dir``; its earlier lines count against the budget)."""
+    the run (``events.jsonl`` in ``run_dir``; its earlier lines count against the budget).
+    Implements :class:`ModelClients`."""
 
     def __init__(
         self,
@@ -455,10 +477,8 @@ class Clients:
             )
         return self._clients[model]
 
-    async def close(self) -> None:
-        """Close every client built so far (their HTTP connections)."""
-        for client in self._clients.values():
-            await client.close()
+    def usage(self) -> UsageSummary:
+        return self.recorder.summary()
 
 
 def build_clients(settings: Settings, run_dir: Path) -> tuple[Clients, bool]:

@@ -35,6 +35,8 @@ from typing import Any
 from autogen_core import EVENT_LOGGER_NAME
 from autogen_core.logging import LLMCallEvent
 
+from paper2code.manifest import UsageSummary, UsageTotals
+
 _context: contextvars.ContextVar[tuple[tuple[str, Any], ...]] = contextvars.ContextVar(
     "paper2code_usage_context", default=()
 )
@@ -119,9 +121,6 @@ def append_line(path: Path, line: str) -> None:
         os.close(fd)
 
 
-FIELDS = ("calls", "prompt_tokens", "cached_tokens", "completion_tokens", "cost_usd")
-
-
 class UsageRecorder:
     """Appends one line per call to ``events.jsonl`` and keeps totals per stage.
 
@@ -152,25 +151,19 @@ class UsageRecorder:
     def total_cost(self) -> float:
         return sum(float(e.get("cost_usd") or 0.0) for e in self.events)
 
-    def summary(self) -> dict[str, Any]:
-        """``{"stages": {stage: totals}, "total": totals}`` with calls, tokens and cost."""
-        stages: dict[str, dict[str, Any]] = {}
-        total = dict.fromkeys(FIELDS, 0)
-        total["cost_usd"] = 0.0
+    def summary(self) -> UsageSummary:
+        """Calls, tokens and cost per stage and overall."""
+        stages: dict[str, UsageTotals] = {}
+        total = UsageTotals()
         unpriced: set[str] = set()
         for e in self.events:
-            s = stages.setdefault(
-                str(e.get("stage", "other")), {**dict.fromkeys(FIELDS, 0), "cost_usd": 0.0}
-            )
-            for acc in (s, total):
-                acc["calls"] += 1
-                acc["prompt_tokens"] += int(e.get("prompt_tokens") or 0)
-                acc["cached_tokens"] += int(e.get("cached_tokens") or 0)
-                acc["completion_tokens"] += int(e.get("completion_tokens") or 0)
-                acc["cost_usd"] = round(acc["cost_usd"] + float(e.get("cost_usd") or 0.0), 6)
+            stage = stages.setdefault(str(e.get("stage", "other")), UsageTotals())
+            for acc in (stage, total):
+                acc.calls += 1
+                acc.prompt_tokens += int(e.get("prompt_tokens") or 0)
+                acc.cached_tokens += int(e.get("cached_tokens") or 0)
+                acc.completion_tokens += int(e.get("completion_tokens") or 0)
+                acc.cost_usd = round(acc.cost_usd + float(e.get("cost_usd") or 0.0), 6)
             if e.get("priced") is False:
                 unpriced.add(str(e.get("model")))
-        out: dict[str, Any] = {"stages": stages, "total": total}
-        if unpriced:
-            out["unpriced_models"] = sorted(unpriced)
-        return out
+        return UsageSummary(stages=stages, total=total, unpriced_models=sorted(unpriced))

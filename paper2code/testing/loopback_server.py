@@ -102,7 +102,8 @@ class LoopbackServer:
         self.cached_tokens_total = 0
         self._prompts: list[list[int]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server.loopback = self  # type: ignore[attr-defined]
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -229,131 +230,136 @@ class LoopbackServer:
             chunks.append({**base, "choices": [], "usage": completion["usage"]})
         return chunks
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+class _Handler(BaseHTTPRequestHandler):
+    """One HTTP exchange with the loopback server (``self.server.loopback``)."""
 
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                return
+    protocol_version = "HTTP/1.1"
 
-            @property
-            def route(self) -> str:
-                """The request path without its query (Azure adds ``?api-version=…``)."""
-                return urlsplit(self.path).path
+    @property
+    def loop(self) -> LoopbackServer:
+        return self.server.loopback  # type: ignore[attr-defined]
 
-            def _send(
-                self, status: int, body: bytes, headers: dict[str, str] | None = None
-            ) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                # the client may have given up (a timeout test): nothing to do then
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(body)
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
 
-            def _error(self, status: int, message: str, kind: str) -> None:
-                body = json.dumps({"error": {"message": message, "type": kind, "code": status}})
-                self._send(status, body.encode())
+    @property
+    def route(self) -> str:
+        """The request path without its query (Azure adds ``?api-version=…``)."""
+        return urlsplit(self.path).path
 
-            def _stream(self, completion: dict[str, Any], body: dict[str, Any]) -> None:
-                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-                chunks = server.stream_chunks(completion, include_usage)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-cache")
-                self.send_header("Connection", "close")  # the body ends when the socket closes
-                self.end_headers()
-                self.close_connection = True
-                pieces = max(1, len(chunks) - 2)
-                per_piece = (
-                    completion["usage"]["completion_tokens"] / server.tokens_per_s / pieces
-                    if server.tokens_per_s
-                    else 0.0
-                )
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    if server.ttft_s:
-                        time.sleep(server.ttft_s)
-                    for i, c in enumerate(chunks):
-                        if i > 0 and per_piece:
-                            time.sleep(per_piece)
-                        self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
-                        self.wfile.flush()
-                    self.wfile.write(b"data: [DONE]\n\n")
-                    self.wfile.flush()
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        # the client may have given up (a timeout test): nothing to do then
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
 
-            def do_GET(self) -> None:
-                with server._lock:
-                    server.calls[f"GET {self.route}"] += 1
-                if self.route.rstrip("/") in ("/v1/models", "/models"):
-                    data = {
-                        "object": "list",
-                        "data": [{"id": server.model, "object": "model", "owned_by": "loopback"}],
-                    }
-                    self._send(200, json.dumps(data).encode())
-                else:
-                    self._error(404, f"no route {self.path}", "not_found")
+    def _error(self, status: int, message: str, kind: str) -> None:
+        body = json.dumps({"error": {"message": message, "type": kind, "code": status}})
+        self._send(status, body.encode())
 
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                with server._lock:
-                    server.calls[f"POST {self.route}"] += 1
-                if not CHAT_ROUTE.fullmatch(self.route.rstrip("/")):
-                    self._error(404, f"no route {self.path}", "not_found")
-                    return
-                try:
-                    body = json.loads(raw)
-                except json.JSONDecodeError:
-                    self._error(400, "request body is not JSON", "invalid_request_error")
-                    return
-                with server._lock:
-                    server.requests.append(body)
-                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
-                    fault = server.faults.popleft() if server.faults else None
-                    if fault:
-                        server.faults_served.append(fault)
-                if fault == "429":
-                    self.send_response(429)
-                    payload = b'{"error": {"message": "rate limited (injected)", "type": "rate_limit_error"}}'
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.send_header("Retry-After", "0")
-                    self.send_header("retry-after-ms", "20")
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                if fault == "500":
-                    self._error(500, "internal error (injected)", "server_error")
-                    return
-                if fault == "timeout":
-                    time.sleep(server.timeout_sleep_s)
-                try:
-                    completion = server.complete(body)
-                except NoRuleMatched as exc:
-                    self._error(400, str(exc), "invalid_request_error")
-                    return
-                if body.get("stream") and fault in (None, "timeout"):
-                    self._stream(completion, body)
-                    return
-                if server.ttft_s or server.tokens_per_s:
-                    n = completion["usage"]["completion_tokens"]
-                    delay = server.ttft_s + (
-                        n / server.tokens_per_s if server.tokens_per_s else 0.0
-                    )
-                    time.sleep(delay)
-                data = json.dumps(completion).encode()
-                if fault == "malformed":
-                    data = b"<html>502 Bad Gateway (injected)</html>"
-                elif fault == "truncated":
-                    data = data[: len(data) // 2]
-                self._send(200, data)
+    def _stream(self, completion: dict[str, Any], body: dict[str, Any]) -> None:
+        server = self.loop
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        chunks = server.stream_chunks(completion, include_usage)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")  # the body ends when the socket closes
+        self.end_headers()
+        self.close_connection = True
+        pieces = max(1, len(chunks) - 2)
+        tokens = completion["usage"]["completion_tokens"]
+        per_piece = tokens / server.tokens_per_s / pieces if server.tokens_per_s else 0.0
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            if server.ttft_s:
+                time.sleep(server.ttft_s)
+            for i, c in enumerate(chunks):
+                if i > 0 and per_piece:
+                    time.sleep(per_piece)
+                self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
 
-        return Handler
+    def do_GET(self) -> None:
+        server = self.loop
+        with server._lock:
+            server.calls[f"GET {self.route}"] += 1
+        if self.route.rstrip("/") in ("/v1/models", "/models"):
+            data = {
+                "object": "list",
+                "data": [{"id": server.model, "object": "model", "owned_by": "loopback"}],
+            }
+            self._send(200, json.dumps(data).encode())
+        else:
+            self._error(404, f"no route {self.path}", "not_found")
+
+    def _request(self) -> dict[str, Any] | None:
+        """The JSON body of a chat request, recorded; None when an error was answered."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        with self.loop._lock:
+            self.loop.calls[f"POST {self.route}"] += 1
+        if not CHAT_ROUTE.fullmatch(self.route.rstrip("/")):
+            self._error(404, f"no route {self.path}", "not_found")
+            return None
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            self._error(400, "request body is not JSON", "invalid_request_error")
+            return None
+
+    def _answer_fault(self, fault: str | None) -> bool:
+        """Answer a fault that replaces the completion (429, 500); True when answered."""
+        if fault == "429":
+            payload = (
+                b'{"error": {"message": "rate limited (injected)", "type": "rate_limit_error"}}'
+            )
+            self._send(429, payload, {"Retry-After": "0", "retry-after-ms": "20"})
+            return True
+        if fault == "500":
+            self._error(500, "internal error (injected)", "server_error")
+            return True
+        if fault == "timeout":
+            time.sleep(self.loop.timeout_sleep_s)
+        return False
+
+    def do_POST(self) -> None:
+        server = self.loop
+        body = self._request()
+        if body is None:
+            return
+        with server._lock:
+            server.requests.append(body)
+            server.headers.append({k.lower(): v for k, v in self.headers.items()})
+            fault = server.faults.popleft() if server.faults else None
+            if fault:
+                server.faults_served.append(fault)
+        if self._answer_fault(fault):
+            return
+        try:
+            completion = server.complete(body)
+        except NoRuleMatched as exc:
+            self._error(400, str(exc), "invalid_request_error")
+            return
+        if body.get("stream") and fault in (None, "timeout"):
+            self._stream(completion, body)
+            return
+        if server.ttft_s or server.tokens_per_s:
+            n = completion["usage"]["completion_tokens"]
+            time.sleep(server.ttft_s + (n / server.tokens_per_s if server.tokens_per_s else 0.0))
+        data = json.dumps(completion).encode()
+        if fault == "malformed":
+            data = b"<html>502 Bad Gateway (injected)</html>"
+        elif fault == "truncated":
+            data = data[: len(data) // 2]
+        self._send(200, data)
 
 
 def main() -> None:  # pragma: no cover - manual use

@@ -1,0 +1,98 @@
+"""``run.json``, typed: what a run was given, how each stage went, what it cost, what it proved.
+
+The run store (``paper2code.runstore``) owns the file: it reads and writes it only as a
+:class:`RunManifest`, so a renamed or mistyped field is a validation error where it is written,
+not a report that quietly shows "?". The pipeline, the report, ``batch`` and ``eval`` read these
+typed fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox.loop import DebugSummary
+
+RunStatus = Literal["running", "done", "failed", "stopped", "interrupted"]
+StageStatus = Literal["running", "done", "failed", "skipped", "stopped", "interrupted"]
+
+
+class UsageTotals(BaseModel):
+    """Model calls, tokens and cost, summed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens the endpoint served from its prefix cache."""
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class UsageSummary(BaseModel):
+    """Usage per stage and overall (from ``events.jsonl``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stages: dict[str, UsageTotals] = Field(default_factory=dict)
+    total: UsageTotals = Field(default_factory=UsageTotals)
+    unpriced_models: list[str] = Field(default_factory=list)
+    """Models with no known price: their calls count as free in ``cost_usd``."""
+
+
+class StageRecord(BaseModel):
+    """How one stage went."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: StageStatus
+    started_at: str | None = None
+    """When the stage last started (ISO 8601, UTC)."""
+    duration_s: float = 0.0
+    """Time spent in the stage over every attempt, in seconds."""
+    resumed: bool = False
+    """Its artifacts were already on disk: nothing was redone."""
+    error: str | None = None
+    """Why it failed or stopped."""
+    reason: str | None = None
+    """Why it was skipped."""
+    summary: str = ""
+    """What it produced, in a few words (``5 files``, ``12 sections, 9,870 tokens``)."""
+
+
+class RunInput(BaseModel):
+    """The paper a run directory belongs to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paper: str
+    """Path as given."""
+    sha256: str
+    """Digest of the file (or of every file of a folder): a run directory serves one paper."""
+
+
+class RunManifest(BaseModel):
+    """The manifest of one run directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: RunStatus = "running"
+    created_at: str | None = None
+    updated_at: str | None = None
+    finished_at: str | None = None
+    input: RunInput | None = None
+    model: str = ""
+    """The default model of the run."""
+    settings: dict[str, Any] = Field(default_factory=dict)
+    """Every setting, secrets masked (``Settings.public_dict``)."""
+    stages: dict[str, StageRecord] = Field(default_factory=dict)
+    """Stage name → record, in the order the stages ran."""
+    usage: UsageSummary = Field(default_factory=UsageSummary)
+    debug: DebugSummary | None = None
+    """The execute-repair session, once the debug stage has run."""
+    notes: list[str] = Field(default_factory=list)
+    """Plain statements for the report (e.g. that every model reply was scripted)."""
+    warnings: list[str] = Field(default_factory=list)
+    """Things the user should know that did not stop the run (entries dropped from a copy)."""
