@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import prompts
 from agents.base import Reply, RoleAgent, SharedContext, with_path
-from paper2code.schemas import FileAnalysis
+from paper2code.schemas import FileAnalysis, Requirement
 
 
 class Analyst(RoleAgent):
@@ -19,7 +19,12 @@ class Analyst(RoleAgent):
     name = "analyst"
 
     def task(
-        self, shared: SharedContext, path: str, description: str, depends_on: Sequence[str]
+        self,
+        shared: SharedContext,
+        path: str,
+        description: str,
+        depends_on: Sequence[str] = (),
+        requirements: Sequence[Requirement] = (),
     ) -> str:
         return prompts.render(
             "analyst_file.md",
@@ -27,6 +32,7 @@ class Analyst(RoleAgent):
             path=path,
             description=description,
             depends_on=list(depends_on),
+            requirements=list(requirements),
             schema=self.schema_text(FileAnalysis),
         )
 
@@ -36,7 +42,8 @@ class Analyst(RoleAgent):
         path: str,
         description: str,
         depends_on: Sequence[str] = (),
+        requirements: Sequence[Requirement] = (),
     ) -> Reply[FileAnalysis]:
-        """The detailed design of ``path``."""
-        task = self.task(shared, path, description, depends_on)
+        """The detailed design of ``path``, addressing the ``requirements`` assigned to it."""
+        task = self.task(shared, path, description, depends_on, requirements)
         return with_path(await self.ask_once(task, FileAnalysis), path)

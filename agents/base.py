@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from autogen_agentchat.agents import AssistantAgent
@@ -24,6 +25,7 @@ from openai.lib import type_to_response_format_param
 from pydantic import BaseModel, ValidationError
 
 import prompts
+from agents.tools import repository_tools
 from paper2code.errors import ModelError
 from paper2code.llm.structured import (
     describe_errors,
@@ -142,6 +144,11 @@ async def ask(
     )
 
 
+def numbered(text: str) -> str:
+    """``text`` with 1-based line numbers, as models cite lines back to us."""
+    return "\n".join(f"{i:5d}  {line}" for i, line in enumerate(text.splitlines(), 1))
+
+
 @dataclass(frozen=True)
 class RepoFile:
     """A file of a repository, shown to a model by name."""
@@ -216,3 +223,27 @@ def with_path(reply: Reply[T], path: str) -> Reply[T]:
     if getattr(reply.value, "path", path) == path:
         return reply
     return Reply(reply.value.model_copy(update={"path": path}), reply.raw, reply.attempts)
+
+
+class RepoAgent(RoleAgent):
+    """A role that works on a repository with the read-only tools, in a conversation opened by
+    its own system message (``prompts/<name>_system.md``)."""
+
+    max_tool_iterations = 4
+
+    def __init__(self, client: ChatCompletionClient, options: AgentOptions, *, repo: Path) -> None:
+        super().__init__(client, options)
+        self.repo = Path(repo)
+
+    async def ask_with_tools(self, task: str, schema: type[T]) -> Reply[T]:
+        """``task`` answered as ``schema``, the model free to read and search the repository."""
+        return await ask_fresh(
+            self.name,
+            self.client,
+            self.options,
+            system=prompts.render(f"{self.name}_system.md"),
+            task=task,
+            schema=schema,
+            tools=repository_tools(self.repo),
+            max_tool_iterations=self.max_tool_iterations,
+        )

@@ -12,7 +12,7 @@ from typing import Literal
 
 import prompts
 from agents.base import Reply, RepoFile, RoleAgent, SharedContext, with_path
-from paper2code.schemas import CodedFile
+from paper2code.schemas import CodedFile, Requirement
 
 FileKind = Literal["python", "smoke_test", "shell", "readme", "other"]
 
@@ -45,8 +45,9 @@ class Coder(RoleAgent):
         self,
         shared: SharedContext,
         path: str,
-        analysis: str,
-        dependencies: Sequence[RepoFile],
+        analysis: str = "",
+        dependencies: Sequence[RepoFile] = (),
+        requirements: Sequence[Requirement] = (),
     ) -> str:
         return prompts.render(
             "coder_file.md",
@@ -55,6 +56,7 @@ class Coder(RoleAgent):
             kind=file_kind(path),
             analysis=analysis,
             dependencies=list(dependencies),
+            requirements=list(requirements),
             schema=self.schema_text(CodedFile),
         )
 
@@ -64,7 +66,9 @@ class Coder(RoleAgent):
         path: str,
         analysis: str = "",
         dependencies: Sequence[RepoFile] = (),
+        requirements: Sequence[Requirement] = (),
     ) -> Reply[CodedFile]:
-        """The complete contents of ``path``."""
-        task = self.task(shared, path, analysis, dependencies)
+        """The complete contents of ``path``, implementing the ``requirements`` assigned to it
+        and saying where each is implemented."""
+        task = self.task(shared, path, analysis, dependencies, requirements)
         return with_path(await self.ask_once(task, CodedFile), path)

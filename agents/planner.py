@@ -1,4 +1,5 @@
-"""The planner: one conversation, four turns (overall plan → architecture → logic → config).
+"""The planner: one conversation, five turns (overall plan → architecture → logic → config →
+requirements ledger).
 
 Each turn's validated reply is handed to ``on_turn`` the moment it exists, so the caller can
 save it; on resume, saved turns are replayed into the conversation as they were and only the
@@ -18,12 +19,16 @@ import prompts
 from agents.base import AgentOptions, ask, make_agent, new_context, schema_text
 from paper2code.llm.structured import parse_reply
 from paper2code.schemas import (
+    TRACEABLE_EXTRAS,
     ArchitectureDesign,
     ConfigDesign,
     FileLogic,
     LogicDesign,
     OverallPlan,
     Plan,
+    RequirementsLedger,
+    config_keys,
+    ledger_reply_model,
 )
 
 TURNS: tuple[tuple[str, type[BaseModel], str], ...] = (
@@ -31,18 +36,33 @@ TURNS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("architecture", ArchitectureDesign, "planner_architecture.md"),
     ("logic", LogicDesign, "planner_logic.md"),
     ("config", ConfigDesign, "planner_config.md"),
+    ("requirements", RequirementsLedger, "planner_requirements.md"),
 )
-"""The four planning turns: (name, reply model, prompt template)."""
+"""The planning turns: (name, reply model, prompt template)."""
 
 OnTurn = Callable[[str, BaseModel, str], Awaitable[None] | None]
 
 
 def turn_task(template: str, schema: type[BaseModel], paper_md: str, options: AgentOptions) -> str:
     """The user message of one turn (only the first carries the paper)."""
-    variables: dict[str, Any] = {"schema": schema_text(schema, options)}
+    variables: dict[str, Any] = {"schema": schema_text(schema, options), "turns": len(TURNS)}
     if template == "planner_overall.md":
         variables["paper"] = paper_md
     return prompts.render(template, **variables)
+
+
+def turn_schema(
+    name: str, schema: type[BaseModel], results: Mapping[str, BaseModel]
+) -> type[BaseModel]:
+    """The reply model of a turn: the requirements turn may only name the planned files and the
+    keys of the planned config (enums the endpoint enforces); other turns are fixed."""
+    if name != "requirements":
+        return schema
+    logic = reconcile(results["architecture"], results["logic"])  # type: ignore[arg-type]
+    config = results["config"]
+    assert isinstance(config, ConfigDesign)
+    files = [*logic.task_list, *[p for p in TRACEABLE_EXTRAS if p not in logic.task_list]]
+    return ledger_reply_model(files, config_keys(config.config_yaml))
 
 
 def reconcile(architecture: ArchitectureDesign, logic: LogicDesign) -> LogicDesign:
@@ -67,7 +87,7 @@ def reconcile(architecture: ArchitectureDesign, logic: LogicDesign) -> LogicDesi
 
 
 class Planner:
-    """Runs the four planning turns against one model client."""
+    """Runs the planning turns against one model client."""
 
     def __init__(self, client: ChatCompletionClient, options: AgentOptions) -> None:
         self.client = client
@@ -87,7 +107,8 @@ class Planner:
         context = new_context()
         results: dict[str, BaseModel] = {}
         replaying = True
-        for name, schema, template in TURNS:
+        for name, base, template in TURNS:
+            schema = turn_schema(name, base, results)
             task = turn_task(template, schema, paper_md, self.options)
             raw = done.get(name)
             if replaying and raw is not None:
@@ -116,4 +137,5 @@ class Planner:
             architecture=architecture,  # type: ignore[arg-type]
             logic=logic,
             config=results["config"],  # type: ignore[arg-type]
+            requirements=RequirementsLedger.model_validate(results["requirements"].model_dump()),
         )

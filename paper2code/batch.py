@@ -35,6 +35,9 @@ class BatchRow(BaseModel):
     smoke: str = "not run"
     """Smoke status of the debug loop: ``passed``, ``failed``, ``stopped`` or ``not run``."""
     changed_line_ratio: float | None = None
+    requirements_coverage: float | None = None
+    """Weighted coverage of the paper's requirements after refinement (the verifier's
+    judgement), when the verify stage ran."""
     cost_usd: float = 0.0
     score: float | None = None
     """Reference-free judge score (mean), when ``eval.json`` exists."""
@@ -72,6 +75,9 @@ def row_for(
         resumed=resumed,
         smoke=manifest.debug.status if manifest.debug else "not run",
         changed_line_ratio=manifest.debug.changed_line_ratio if manifest.debug else None,
+        requirements_coverage=(
+            manifest.requirements.coverage_after if manifest.requirements else None
+        ),
         cost_usd=round(manifest.usage.total.cost_usd, 6),
         score=score,
         error=error,
@@ -130,15 +136,18 @@ def summary_markdown(rows: Sequence[BatchRow]) -> str:
     lines = [
         "# paper2code batch summary",
         "",
-        "| paper | status | smoke | changed-line ratio | cost (USD) | judge score | error |",
-        "|---|---|---|---|---|---|---|",
+        "| paper | status | requirements coverage | smoke | changed-line ratio | cost (USD) "
+        "| judge score | error |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = "" if r.changed_line_ratio is None else f"{100 * r.changed_line_ratio:.3f}%"
+        cov = "" if r.requirements_coverage is None else f"{100 * r.requirements_coverage:.1f}%"
         score = "" if r.score is None else f"{r.score:.2f}"
         error = r.error.replace("|", "\\|").replace("\n", " ")[:200]
         lines.append(
-            f"| {Path(r.paper).name} | {r.status} | {r.smoke} | {ratio} | {r.cost_usd:.4f} | {score} | {error} |"
+            f"| {Path(r.paper).name} | {r.status} | {cov} | {r.smoke} | {ratio} "
+            f"| {r.cost_usd:.4f} | {score} | {error} |"
         )
     done = [r for r in rows if r.status == "done"]
     passed = [r for r in rows if r.smoke == "passed"]
@@ -155,7 +164,9 @@ def summary_markdown(rows: Sequence[BatchRow]) -> str:
         if scores
         else "- mean judge score: n/a",
         "",
-        "A passing smoke run shows that a repository runs on tiny synthetic data; it is not a reproduction of the paper's results.",
+        "A passing smoke run shows that a repository runs on tiny synthetic data; it is not a "
+        "reproduction of the paper's results. Requirements coverage is a verifier model's "
+        "judgement of the code, not a run of the paper's experiments.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -416,11 +416,18 @@ def eval_(
     ref: Annotated[
         Path | None, typer.Option("--ref", help="The authors' implementation (reference-based)")
     ] = None,
+    rubric: Annotated[
+        Path | None,
+        typer.Option(
+            "--rubric", help="A PaperBench rubric.json: grade its Code Development leaves"
+        ),
+    ] = None,
     samples: Annotated[int | None, typer.Option(help="Judge samples per mode (default 3)")] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help="Judge model")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Model endpoint")] = None,
 ) -> None:
-    """Judge a generated repository (reference-free, and reference-based with --ref); eval.json."""
+    """Judge a generated repository (reference-free, reference-based with --ref, a PaperBench
+    rubric with --rubric); eval.json and the report."""
     from paper2code.evaluate import evaluate_run
     from paper2code.llm import build_clients, require_endpoint
     from paper2code.report import write_report
@@ -431,7 +438,12 @@ def eval_(
     with console.status("judging…"):
         result = asyncio.run(
             evaluate_run(
-                run_dir, settings, clients("judging"), structured_output=structured, reference=ref
+                run_dir,
+                settings,
+                clients("judging"),
+                structured_output=structured,
+                reference=ref,
+                rubric=rubric,
             )
         )
     for name, mode in (
@@ -444,6 +456,14 @@ def eval_(
                 + (f"; left out: {', '.join(mode.omitted_files)}" if mode.omitted_files else ""),
                 highlight=False,
             )
+    if result.rubric is not None:
+        r = result.rubric
+        skipped = ", ".join(f"{n} {c}" for c, n in r.not_graded.items()) or "none"
+        console.print(
+            f"rubric: {100 * (r.score or 0):.1f}% over {r.graded_leaves} Code Development leaves "
+            f"({r.samples} samples each); not graded: {skipped}",
+            highlight=False,
+        )
     write_report(run_dir)
     console.print(f"wrote {run_dir / 'eval.json'} and the report", highlight=False)
 

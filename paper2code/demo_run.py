@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from paper2code.settings import ModelInfoSettings, Settings
+from paper2code.settings import MODEL_ROLES, ModelInfoSettings, Settings
 from paper2code.testing.loopback_server import LoopbackServer
 from paper2code.testing.transcript import Transcript
 
@@ -43,7 +43,7 @@ def demo_settings(base_url: str) -> Settings:
     settings = Settings()
     settings.llm.base_url = base_url
     settings.llm.model = DEMO_MODEL
-    for role in ("planning", "analysis", "coding", "debugging", "judging"):
+    for role in MODEL_ROLES:
         setattr(settings.llm, f"{role}_model", None)
     settings.llm.api_key = None
     settings.llm.model_info = ModelInfoSettings(

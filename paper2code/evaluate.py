@@ -14,13 +14,23 @@ from pathlib import Path
 from autogen_core.models import ChatCompletionClient
 from pydantic import BaseModel, Field
 
-from agents.base import AgentOptions, RepoFile
-from agents.judge import Judge
+from agents.base import AgentOptions, RepoFile, numbered
+from agents.judge import Judge, RubricGrader
+from paper2code import rubric as rubric_tree
 from paper2code.errors import Paper2CodeError
+from paper2code.ledger import Evidence, evidence_from
 from paper2code.llm import usage_context
 from paper2code.manifest import RunManifest
+from paper2code.rubric import (
+    NOT_GRADED_NOTE,
+    NodeScore,
+    RubricNode,
+    ancestry,
+    load_rubric,
+    not_graded,
+)
 from paper2code.runstore import RunStore, now_iso
-from paper2code.schemas import Judgement, Paper, Plan
+from paper2code.schemas import Judgement, LeafGrade, Paper, Plan
 from paper2code.settings import Settings
 from paper2code.tokens import count_tokens
 from sandbox.tree import iter_text_files
@@ -94,9 +104,42 @@ class ExecutionMetrics(BaseModel):
     """``passed``, ``failed``, ``stopped``, or None when the repository was not executed."""
     iterations: int = 0
     changed_line_ratio: float | None = None
+    requirements_coverage: float | None = None
+    """Weighted coverage of the paper's requirements (the verifier's judgement)."""
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     stage_cost_usd: dict[str, float] = Field(default_factory=dict)
     total_cost_usd: float = 0.0
+
+
+class LeafResult(BaseModel):
+    """One graded rubric leaf: its grade per sample and their mean."""
+
+    id: str
+    requirements: str
+    samples: list[int]
+    score: float
+    """Mean of the samples' 0/1 grades."""
+    explanation: str
+    """The first sample's explanation."""
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class RubricResult(BaseModel):
+    """A PaperBench rubric graded on the repository's code (Code-Dev leaves only)."""
+
+    rubric: str
+    """The rubric file."""
+    score: float | None
+    """The root's weighted score, 0–1."""
+    graded_leaves: int
+    not_graded: dict[str, int]
+    """Leaves left out of the score, by category."""
+    samples: int
+    tree: NodeScore
+    leaves: list[LeafResult]
+    included_files: list[str]
+    omitted_files: list[str] = Field(default_factory=list)
+    note: str = NOT_GRADED_NOTE
 
 
 class EvalResult(BaseModel):
@@ -106,6 +149,7 @@ class EvalResult(BaseModel):
     judge_model: str
     reference_free: ModeResult | None = None
     reference_based: ModeResult | None = None
+    rubric: RubricResult | None = None
     execution: ExecutionMetrics
     note: str = (
         "Judge scores are a model's opinion of faithfulness to the paper; execution metrics "
@@ -145,6 +189,9 @@ def execution_metrics(manifest: RunManifest) -> ExecutionMetrics:
         smoke_status=debug.status if debug else None,
         iterations=len(debug.iterations) if debug else 0,
         changed_line_ratio=debug.changed_line_ratio if debug else None,
+        requirements_coverage=(
+            manifest.requirements.coverage_after if manifest.requirements else None
+        ),
         stage_seconds={k: v.duration_s for k, v in manifest.stages.items()},
         stage_cost_usd={k: v.cost_usd for k, v in manifest.usage.stages.items()},
         total_cost_usd=manifest.usage.total.cost_usd,
@@ -187,6 +234,66 @@ async def _judge_mode(
     return list(await asyncio.gather(*(one(i) for i in range(1, samples + 1))))
 
 
+async def grade_rubric(
+    rubric_path: Path,
+    store: RunStore,
+    grader: RubricGrader,
+    paper_md: str,
+    repo_files: list[RepoFile],
+    *,
+    budget: int,
+    planned: Sequence[str],
+    samples: int,
+    batch: int,
+) -> RubricResult:
+    """Grade the rubric's Code Development leaves, ``batch`` leaves per call and ``samples``
+    calls per batch; each raw reply is kept under ``eval/rubric-*.raw.txt``."""
+    root = load_rubric(rubric_path)
+    leaves = root.graded_leaves()
+    numbered_files = [RepoFile(f.path, numbered(f.content)) for f in repo_files]
+    included, omitted = pack(numbered_files, budget, planned)
+    context = ancestry(root)
+    grades: dict[str, list[LeafGrade]] = {leaf.id: [] for leaf in leaves}
+
+    async def one(k: int, group: list[RubricNode], i: int) -> None:
+        pairs = [(leaf.id, leaf.requirements) for leaf in group]
+        task = grader.task(paper_md, included, pairs, context, omitted=omitted)
+        with usage_context(stage="eval", agent="grader", file=f"rubric#{k}.{i}"):
+            reply = await grader.grade(task, [p[0] for p in pairs])
+        store.write_text(f"eval/rubric-{k:03d}-{i:02d}.raw.txt", reply.raw)
+        for g in reply.value.grades:
+            grades[g.id].append(g)
+
+    groups = [leaves[k : k + batch] for k in range(0, len(leaves), batch)]
+    await asyncio.gather(
+        *(one(k, g, i) for k, g in enumerate(groups) for i in range(1, samples + 1))
+    )
+    texts = {f.path: f.content for f in repo_files}
+    results = [
+        LeafResult(
+            id=leaf.id,
+            requirements=leaf.requirements,
+            samples=[g.score for g in grades[leaf.id]],
+            score=round(statistics.fmean(g.score for g in grades[leaf.id]), 4),
+            explanation=grades[leaf.id][0].explanation,
+            evidence=evidence_from(grades[leaf.id][0].evidence, texts),
+        )
+        for leaf in leaves
+    ]
+    tree = rubric_tree.aggregate(root, {r.id: r.score for r in results})
+    return RubricResult(
+        rubric=str(rubric_path),
+        score=tree.score,
+        graded_leaves=len(leaves),
+        not_graded=not_graded(root),
+        samples=samples,
+        tree=tree,
+        leaves=results,
+        included_files=[f.path for f in included],
+        omitted_files=omitted,
+    )
+
+
 async def evaluate_run(
     run_dir: Path,
     settings: Settings,
@@ -194,10 +301,12 @@ async def evaluate_run(
     *,
     structured_output: bool,
     reference: Path | None = None,
+    rubric: Path | None = None,
     samples: int | None = None,
     on_sample: Callable[[str, int], None] | None = None,
 ) -> EvalResult:
-    """Judge the run's repository (``repo/``), write ``eval.json`` and return it."""
+    """Judge the run's repository (``repo/``), grade ``rubric`` (a PaperBench rubric) when
+    given, write ``eval.json`` and return it."""
     store = RunStore(run_dir)
     if not store.exists("paper", "paper.json") or not store.exists("repo"):
         raise Paper2CodeError(
@@ -224,11 +333,26 @@ async def evaluate_run(
         judgements = await _judge_mode(judge, store, mode, task, n, on_sample)
         modes[mode] = aggregate(judgements, [f.path for f in included], omitted)
         modes[mode].reference_omitted_files = ref_omitted
+    graded = None
+    if rubric is not None:
+        grader = RubricGrader(client, judge.options)
+        graded = await grade_rubric(
+            rubric,
+            store,
+            grader,
+            paper_md,
+            repo_files,
+            budget=budget,
+            planned=planned,
+            samples=samples or settings.eval.samples,
+            batch=settings.eval.rubric_batch,
+        )
     result = EvalResult(
         created_at=now_iso(),
         judge_model=settings.llm.model_for("judging"),
         reference_free=modes.get("reference_free"),
         reference_based=modes.get("reference_based"),
+        rubric=graded,
         execution=execution_metrics(store.manifest()),
     )
     store.write_json("eval.json", result.model_dump(mode="json"))

@@ -62,6 +62,26 @@ class StageRecord(BaseModel):
     """What it produced, in a few words (``5 files``, ``12 sections, 9,870 tokens``)."""
 
 
+class RequirementsSummary(BaseModel):
+    """The requirements ledger in figures (``verify/ledger.json`` has every entry)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requirements: int = 0
+    """Requirements of the paper in the ledger (assumptions not counted)."""
+    assumptions: int = 0
+    implemented: int = 0
+    unmet: int = 0
+    """Partial, missing or contradicted after refinement."""
+    coverage_before: float = 0.0
+    """Weighted coverage (0–1) at the first verification."""
+    coverage_after: float = 0.0
+    """Weighted coverage (0–1) of the repository the execute-repair loop starts from."""
+    refine_rounds: int = 0
+    refine_lines_added: int = 0
+    refine_lines_deleted: int = 0
+
+
 class RunInput(BaseModel):
     """The paper a run directory belongs to."""
 
@@ -90,6 +110,8 @@ class RunManifest(BaseModel):
     stages: dict[str, StageRecord] = Field(default_factory=dict)
     """Stage name → record, in the order the stages ran."""
     usage: UsageSummary = Field(default_factory=UsageSummary)
+    requirements: RequirementsSummary | None = None
+    """The requirements ledger's figures, once the verify stage has run."""
     debug: DebugSummary | None = None
     """The execute-repair session, once the debug stage has run."""
     notes: list[str] = Field(default_factory=list)

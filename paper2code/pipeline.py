@@ -26,11 +26,18 @@ from agents.coder import Coder, file_kind
 from agents.planner import TURNS, Planner
 from paper2code.debug_session import debug_session
 from paper2code.errors import BudgetExceeded, ConfigError, RunStoreError
+from paper2code.ledger import Ledger
 from paper2code.llm import ModelClients, usage_context
-from paper2code.manifest import RunInput, RunStatus, StageRecord, StageStatus
+from paper2code.manifest import (
+    RequirementsSummary,
+    RunInput,
+    RunStatus,
+    StageRecord,
+    StageStatus,
+)
 from paper2code.order import break_cycles
 from paper2code.progress import Reporter, SilentReporter
-from paper2code.runstore import RunStore, now_iso
+from paper2code.runstore import RunStore, flat, now_iso
 from paper2code.schemas import FileAnalysis, Paper, Plan
 from paper2code.settings import STAGES, Settings
 from sandbox.base import Sandbox
@@ -49,23 +56,28 @@ STAGE_ARTIFACTS: dict[str, tuple[str, ...]] = {
     "ingest": ("paper",),
     "plan": ("planning",),
     "analyze": ("analysis",),
-    "code": ("coding", "repo.generated", "repo"),
-    "debug": ("debug",),
+    "code": ("coding",),
+    "verify": ("verify", "repo.generated"),
+    "debug": ("debug", "repo"),
 }
 """Folders each stage owns; ``--from-stage`` deletes these for the stage and the ones after."""
 
+DRAFT = "coding/repo"
+"""The repository as the coder wrote it (and the static check reconciled it)."""
+REFINED = "verify/repo"
+"""The draft after verification and refinement; snapshotted as ``repo.generated/``."""
+GENERATED = "repo.generated"
+"""The snapshot the execute-repair loop starts from and the changed-line ratio measures
+against; never modified."""
+WORKING = "repo"
+"""The working copy the debugger patches."""
 
-SMOKE_WORKFLOW = "repo.generated/.github/workflows/smoke.yml"
+SMOKE_WORKFLOW = f"{DRAFT}/.github/workflows/smoke.yml"
 """Generated repositories carry their own CI: a GitHub Actions smoke test."""
 
 
 def smoke_workflow() -> str:
     return resources.files("paper2code.assets").joinpath("smoke.yml").read_text("utf-8")
-
-
-def flat(path: str) -> str:
-    """``src/model.py`` → ``src__model.py``: one artifact file per repository file."""
-    return path.replace("/", "__")
 
 
 def sha256_file(path: Path) -> str:
@@ -78,6 +90,21 @@ def sha256_file(path: Path) -> str:
     else:
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def requirements_summary(ledger: Ledger) -> RequirementsSummary:
+    """The ledger's figures for run.json and the batch summary."""
+    return RequirementsSummary(
+        requirements=len(ledger.entries),
+        assumptions=len(ledger.assumptions),
+        implemented=sum(e.status == "implemented" for e in ledger.entries),
+        unmet=len(ledger.unmet()),
+        coverage_before=ledger.coverage_before,
+        coverage_after=ledger.coverage_after,
+        refine_rounds=len(ledger.rounds),
+        refine_lines_added=sum(r.lines_added for r in ledger.rounds),
+        refine_lines_deleted=sum(r.lines_deleted for r in ledger.rounds),
+    )
 
 
 def requirements_txt(plan: Plan) -> str:
@@ -144,6 +171,7 @@ class Pipeline:
             "plan": self.stage_plan,
             "analyze": self.stage_analyze,
             "code": self.stage_code,
+            "verify": self.stage_verify,
             "debug": self.stage_debug,
         }
         """The stage table, in the order of ``STAGES``."""
@@ -282,7 +310,7 @@ class Pipeline:
             self._skip("plan", "planning/plan.json")
             return
         self.store.set_stage("plan", "running")
-        self.reporter.stage_start("plan", len(TURNS), "four turns")
+        self.reporter.stage_start("plan", len(TURNS), f"{len(TURNS)} turns")
         done = {}
         for turn, _schema, _template in TURNS:
             raw = self.store.path("planning", "turns", f"{turn}.raw.txt")
@@ -303,9 +331,13 @@ class Pipeline:
         self.store.write_text("planning/class_diagram.mmd", plan.architecture.class_diagram)
         self.store.write_text("planning/sequence_diagram.mmd", plan.architecture.sequence_diagram)
         self.store.write_text("planning/plan.md", prompts.render("plan_view.md", plan=plan))
+        self.store.write_json(
+            "planning/requirements.json", plan.requirements.model_dump(mode="json")
+        )
         self.store.write_json("planning/plan.json", plan.model_dump(mode="json"))
         files = plan.logic.task_list
-        self._done("plan", f"{len(files)} files: {', '.join(files)}")
+        n = sum(r.category != "assumption" for r in plan.requirements.requirements)
+        self._done("plan", f"{len(files)} files, {n} requirements: {', '.join(files)}")
 
     def plan(self) -> Plan:
         return Plan.model_validate(self.store.read_json("planning/plan.json"))
@@ -336,7 +368,9 @@ class Pipeline:
             description, depends_on = (fl.description, fl.depends_on) if fl else ("", [])
             async with limit:
                 with usage_context(stage="analyze", agent="analyst", file=path):
-                    reply = await analyst.analyze(shared, path, description, depends_on)
+                    reply = await analyst.analyze(
+                        shared, path, description, depends_on, plan.requirements.of_file(path)
+                    )
             self.store.write_text(f"analysis/{flat(path)}.raw.txt", reply.raw)
             self.store.write_json(
                 f"analysis/{flat(path)}.json", reply.value.model_dump(mode="json")
@@ -355,30 +389,29 @@ class Pipeline:
     async def stage_code(self) -> None:
         plan = self.plan()
         files, deps = coding_order(plan)
-        if self.store.exists("coding", "done.json") and self.store.exists("repo"):
+        if self.store.exists("coding", "done.json"):
             self._skip("code", f"{len(files)} files")
             return
         self.store.set_stage("code", "running")
         # Deterministic files first: they come from the plan, not from a model call.
-        self.store.write_text("repo.generated/requirements.txt", requirements_txt(plan))
-        self.store.write_text("repo.generated/config.yaml", plan.config.config_yaml)
+        self.store.write_text(f"{DRAFT}/requirements.txt", requirements_txt(plan))
+        self.store.write_text(f"{DRAFT}/config.yaml", plan.config.config_yaml)
         self.store.write_text(SMOKE_WORKFLOW, smoke_workflow())
-        gen = self.store.path("repo.generated")
-        todo = [p for p in files if not (gen / p).exists()]
+        draft = self.store.path(DRAFT)
+        todo = [p for p in files if not (draft / p).exists()]
         self.reporter.stage_start("code", len(files), f"{len(todo)} to do")
         for p in files:
             if p not in todo:
                 self.reporter.advance("code", p, "(saved)")
-        await self._code_files(files, deps, todo)
-        self._working_copy()
+        await self._code_files(plan, files, deps, todo)
         self.store.write_json("coding/done.json", {"files": files, "at": now_iso()})
-        self._done("code", f"{len(files)} files → {gen}")
+        self._done("code", f"{len(files)} files → {draft}")
 
     async def _code_files(
-        self, files: list[str], deps: dict[str, list[str]], todo: list[str]
+        self, plan: Plan, files: list[str], deps: dict[str, list[str]], todo: list[str]
     ) -> None:
         """Code the files of ``todo`` concurrently, each once the files it imports exist."""
-        gen = self.store.path("repo.generated")
+        draft = self.store.path(DRAFT)
         coder = Coder(self.clients("coding"), self.options)
         shared, limit = self.shared_context(), self._limit()
         finished = {p: asyncio.Event() for p in files}
@@ -392,31 +425,75 @@ class Pipeline:
             analysis = self.analysis(path)
             design = analysis.model_dump_json(indent=2) if analysis else ""
             sources = [
-                RepoFile(d, (gen / d).read_text(encoding="utf-8"))
+                RepoFile(d, (draft / d).read_text(encoding="utf-8"))
                 for d in deps.get(path, [])
-                if (gen / d).is_file()
+                if (draft / d).is_file()
             ]
+            reqs = plan.requirements.of_file(path)
             async with limit:
                 with usage_context(stage="code", agent="coder", file=path):
-                    reply = await coder.write(shared, path, design, sources)
+                    reply = await coder.write(shared, path, design, sources, reqs)
             self.store.write_text(f"coding/{flat(path)}.raw.txt", reply.raw)
-            self.store.write_text(f"repo.generated/{path}", reply.value.content)
+            trace = reply.value.model_dump(mode="json", include={"path", "implements"})
+            self.store.write_json(f"coding/{flat(path)}.trace.json", trace)
+            self.store.write_text(f"{DRAFT}/{path}", reply.value.content)
             if file_kind(path) == "shell":
-                (gen / path).chmod(0o755)
+                (draft / path).chmod(0o755)
             finished[path].set()
             self.reporter.advance("code", path)
 
         await _gather_all([one(p) for p in todo])
 
-    def _working_copy(self) -> None:
-        """``repo/``, the copy the debugger patches, from ``repo.generated/`` (never modified)."""
-        repo = self.store.path("repo")
-        if repo.exists():
-            shutil.rmtree(repo)
-        dropped = copy_repo(self.store.path("repo.generated"), repo)
+    # ------------------------------------------------------------------ verify
+    async def stage_verify(self) -> None:
+        if self.store.exists("verify", "ledger.json") and self.store.exists(GENERATED):
+            self._skip("verify", "verify/ledger.json")
+            return
+        from agents.verifier import Refiner, Verifier
+        from paper2code.verify import VerifyStage, load_trace
+
+        self.store.set_stage("verify", "running")
+        self.reporter.stage_start(
+            "verify", None, "requirements: static checks, verifier, refinement"
+        )
+        refined = self.store.path(REFINED)
+        if not refined.exists():
+            self._copy(self.store.path(DRAFT), refined)
+        client = self.clients("verifying")
+        stage = VerifyStage(
+            self.store,
+            self.plan(),
+            verifier=Verifier(client, self.options, repo=refined),
+            refiner=Refiner(client, self.options, repo=refined),
+            rounds=self.settings.pipeline.refine_rounds,
+            limit=self._limit(),
+            reporter=self.reporter,
+            trace=load_trace(self.store.path("coding")),
+        )
+        ledger = await stage.run()
+        self._snapshot(refined)
+        summary = requirements_summary(ledger)
+        with self.store.editing() as manifest:
+            manifest.requirements = summary
+        self._done(
+            "verify",
+            f"{summary.implemented}/{summary.requirements} requirements implemented; weighted "
+            f"coverage {100 * summary.coverage_before:.1f}% → {100 * summary.coverage_after:.1f}%",
+        )
+
+    def _copy(self, source: Path, target: Path) -> None:
+        """``source`` copied to ``target`` (replaced), what was left out noted in run.json."""
+        if target.exists():
+            shutil.rmtree(target)
+        dropped = copy_repo(source, target)
         if dropped:
             with self.store.editing() as manifest:
-                manifest.warnings += [f"not copied into repo/: {d}" for d in dropped]
+                manifest.warnings += [f"not copied into {target.name}/: {d}" for d in dropped]
+
+    def _snapshot(self, source: Path) -> None:
+        """``repo.generated/`` (never modified after this) and ``repo/`` from ``source``."""
+        self._copy(source, self.store.path(GENERATED))
+        self._copy(source, self.store.path(WORKING))
 
     # ------------------------------------------------------------------ debug
     async def stage_debug(self) -> None:
@@ -430,12 +507,13 @@ class Pipeline:
             self.store.set_stage("debug", "skipped", reason="--sandbox none: not executed")
             self.reporter.stage_end("debug", "skipped", "--sandbox none: the code was not run")
             return
+        self._ensure_working_copy()
         plan = self.plan()
         self.store.set_stage("debug", "running")
         summary = await debug_session(
             self.settings,
-            self.store.path("repo"),
-            generated=self.store.path("repo.generated"),
+            self.store.path(WORKING),
+            generated=self.store.path(GENERATED),
             out=self.store.path("debug"),
             clients=self.clients,
             options=self.options,
@@ -451,6 +529,18 @@ class Pipeline:
         )
         self.store.set_stage("debug", "done", summary=f"{summary.status}: {note}")
         self.reporter.stage_end("debug", summary.status, note)
+
+    def _ensure_working_copy(self) -> None:
+        """``repo/`` from ``repo.generated/``; without a verify stage, the snapshot is taken
+        from the coded draft (and the run says so)."""
+        if not self.store.exists(GENERATED):
+            source = REFINED if self.store.exists(REFINED) else DRAFT
+            self.reporter.info(f"verify stage not run: executing {source}/ as it is")
+            with self.store.editing() as manifest:
+                manifest.warnings.append("the verify stage did not run: requirements unchecked")
+            self._snapshot(self.store.path(source))
+        elif not self.store.exists(WORKING):
+            self._copy(self.store.path(GENERATED), self.store.path(WORKING))
 
 
 async def _gather_all(coros: Sequence[Coroutine[Any, Any, None]]) -> None:

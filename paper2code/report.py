@@ -14,6 +14,7 @@ import jinja2
 
 from paper2code.chart import line_chart_svg
 from paper2code.evaluate import EvalResult
+from paper2code.ledger import Ledger
 from paper2code.runstore import RunStore
 from sandbox.loop import DebugSummary
 
@@ -63,6 +64,11 @@ def context(run_dir: Path) -> dict[str, Any]:
         if store.exists("eval.json")
         else None
     )
+    ledger = (
+        Ledger.model_validate(store.read_json("verify/ledger.json"))
+        if store.exists("verify", "ledger.json")
+        else None
+    )
     return {
         "run_dir": str(run_dir),
         "title": title,
@@ -72,7 +78,18 @@ def context(run_dir: Path) -> dict[str, Any]:
         "verification": verification_statement(debug),
         "model": manifest.model or "?",
         "eval": evaluation,
+        "ledger": ledger,
+        "fixed_by_refinement": sorted(
+            {i for r in ledger.rounds for i in r.fixed} if ledger else set(), key=_id_order
+        ),
     }
+
+
+def _id_order(requirement_id: str) -> tuple[str, int]:
+    """``R2`` before ``R10``."""
+    head = requirement_id.rstrip("0123456789")
+    tail = requirement_id[len(head) :]
+    return head, int(tail) if tail else 0
 
 
 def render_markdown(run_dir: Path) -> str:

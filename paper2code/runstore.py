@@ -24,6 +24,11 @@ from sandbox import atomic
 MANIFEST = "run.json"
 
 
+def flat(path: str) -> str:
+    """``src/model.py`` → ``src__model.py``: one artifact file per repository file."""
+    return path.replace("/", "__")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -10,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -100,7 +102,7 @@ def _check_repo_path(path: str) -> str:
 
 RepoPath = Annotated[str, AfterValidator(_check_repo_path)]
 
-# ---------------------------------------------------------------- plan (four turns)
+# ---------------------------------------------------------------- plan (five turns)
 
 
 class OverallPlan(BaseModel):
@@ -225,13 +227,118 @@ class ConfigDesign(BaseModel):
         return v
 
 
+# ---------------------------------------------------------------- requirements ledger
+
+TRACEABLE_EXTRAS: tuple[str, ...] = ("config.yaml", "reproduce.sh", "README.md")
+"""Files besides the planned ones that may implement a requirement (the config holds the
+hyperparameters, ``reproduce.sh`` runs the experiments, the README reports)."""
+
+RequirementCategory = Literal[
+    "data", "method", "training", "evaluation", "hyperparameter", "reporting", "assumption"
+]
+"""What a requirement is about; ``assumption`` marks what the planner chose where the paper is
+silent (recorded, never counted as a requirement of the paper)."""
+
+
+class PaperLocation(BaseModel):
+    """Where the paper says it."""
+
+    section: str
+    """Section number or title (``3.2``, ``Appendix B``); empty when unknown."""
+    anchor: str
+    """Equation, table, figure or algorithm (``Eq. 3``, ``Table 2``); empty when none."""
+    quote: str
+    """A short quote of the paper's words (at most a sentence); empty for assumptions."""
+
+
+class Requirement(BaseModel):
+    """One atomic, checkable thing a faithful reproduction must do."""
+
+    id: str
+    """``R1``, ``R2``… (``A1``… for assumptions); unique."""
+    text: str
+    """One checkable sentence."""
+    category: RequirementCategory
+    where: PaperLocation
+    value: str | None
+    """The paper's value for a hyperparameter, as written (``0.1``, ``4000``, ``[0.9, 0.98]``);
+    None for other requirements."""
+    weight: int = Field(ge=1, le=3)
+    """How much it matters to a faithful reproduction: 3 core, 2 important, 1 detail."""
+    files: list[str]
+    """Repository files that must implement it (``config.yaml`` for values it holds)."""
+    config_key: str | None
+    """Dotted key of config.yaml that holds the value (``optimization.lr``), or None."""
+
+    @field_validator("files")
+    @classmethod
+    def _some_file(cls, v: list[str]) -> list[str]:
+        return [_check_repo_path(p) for p in v]
+
+
+class RequirementsLedger(BaseModel):
+    """Planning turn 5: the paper as a list of atomic requirements, traced to files."""
+
+    requirements: list[Requirement]
+
+    @model_validator(mode="after")
+    def _unique(self) -> RequirementsLedger:
+        ids = [r.id for r in self.requirements]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"requirement ids must be unique; repeated: {', '.join(dup)}")
+        if not any(r.category != "assumption" for r in self.requirements):
+            raise ValueError("list the paper's requirements, not only assumptions")
+        return self
+
+    def of_file(self, path: str) -> list[Requirement]:
+        """The requirements (assumptions included) assigned to ``path``."""
+        return [r for r in self.requirements if path in r.files]
+
+
+def ledger_reply_model(
+    files: Sequence[str], config_keys: Sequence[str]
+) -> type[RequirementsLedger]:
+    """The schema of planning turn 5 for one plan: ``files`` and ``config_key`` may only name the
+    planned files and the keys of its config.yaml (an enum the endpoint enforces)."""
+    file_type: Any = Literal[tuple(files)]  # type: ignore[valid-type]
+    key_type: Any = Literal[tuple(config_keys)] if config_keys else str  # type: ignore[valid-type]
+    requirement = create_model(
+        "Requirement",
+        __base__=Requirement,
+        files=(list[file_type], ...),
+        config_key=(key_type | None, ...),
+    )
+    return create_model(
+        "RequirementsLedger", __base__=RequirementsLedger, requirements=(list[requirement], ...)
+    )
+
+
+def config_keys(config_yaml: str) -> list[str]:
+    """Dotted paths of the leaves of a config (the ``smoke`` overrides left out)."""
+    data = yaml.safe_load(config_yaml) or {}
+    out: list[str] = []
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict) and node:
+            for k, v in node.items():
+                if prefix or k != "smoke":
+                    walk(v, f"{prefix}.{k}" if prefix else str(k))
+        elif prefix:
+            out.append(prefix)
+
+    walk(data, "")
+    return out
+
+
 class Plan(BaseModel):
-    """The planning stage's result: the four turns together."""
+    """The planning stage's result: the five turns together."""
 
     overall: OverallPlan
     architecture: ArchitectureDesign
     logic: LogicDesign
     config: ConfigDesign
+    requirements: RequirementsLedger
 
     def file_logic(self, path: str) -> FileLogic | None:
         return next((f for f in self.logic.logic_analysis if f.path == path), None)
@@ -277,9 +384,21 @@ class FileAnalysis(BaseModel):
     """Data in and out: shapes, types, files."""
     notes: str = ""
     """Edge cases, numerical care, anything the coder must not miss."""
+    requirements: list[str] = Field(default_factory=list)
+    """Ids of the ledger's requirements this file implements, each addressed by the design."""
 
 
 # ---------------------------------------------------------------- code
+
+
+class TraceEntry(BaseModel):
+    """Where a file implements one requirement."""
+
+    requirement: str
+    """The requirement's id (``R7``)."""
+    symbol: str
+    """The function, class or method (``MultiHeadAttention.forward``), or ``config.yaml:key``
+    for a value read from the config."""
 
 
 class CodedFile(BaseModel):
@@ -287,6 +406,8 @@ class CodedFile(BaseModel):
 
     path: RepoPath
     content: str
+    implements: list[TraceEntry] = Field(default_factory=list)
+    """For each requirement of the file, where it is implemented."""
 
     @field_validator("content")
     @classmethod
@@ -294,6 +415,53 @@ class CodedFile(BaseModel):
         if not v.strip():
             raise ValueError("content must be the complete file, not empty")
         return v if v.endswith("\n") else v + "\n"
+
+
+# ---------------------------------------------------------------- replies judging items by id
+
+
+class EvidenceRef(BaseModel):
+    """Lines of a repository file a model cites (the excerpt is cut from the file by us)."""
+
+    file: str
+    start_line: int
+    end_line: int
+
+
+class IdBatch(BaseModel):
+    """A reply that judges several items named by id (a verifier's verdicts, a grader's
+    grades): each item asked about is judged exactly once. Subclasses name the list field in
+    ``items_field``; :func:`id_batch_model` makes the per-request model whose ``id`` is an enum
+    of the ids asked about."""
+
+    items_field: ClassVar[str] = ""
+    expected: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _every_id_once(self) -> IdBatch:
+        ids = [item.id for item in getattr(self, self.items_field)]
+        if self.expected:
+            missing = [i for i in self.expected if i not in ids]
+            extra = sorted({i for i in ids if i not in self.expected or ids.count(i) > 1})
+            if missing or extra:
+                raise ValueError(
+                    f"give exactly one entry per id {', '.join(self.expected)}"
+                    + (f"; missing: {', '.join(missing)}" if missing else "")
+                    + (f"; unknown or repeated: {', '.join(extra)}" if extra else "")
+                )
+        return self
+
+
+B = TypeVar("B", bound=IdBatch)
+
+
+def id_batch_model(base: type[B], item: type[BaseModel], ids: Sequence[str]) -> type[B]:
+    """``base`` for one request: the items' ``id`` may only name ``ids``, each exactly once."""
+    id_type: Any = Literal[tuple(ids)]  # type: ignore[valid-type]
+    narrowed = create_model(item.__name__, __base__=item, id=(id_type, ...))
+    model = create_model(base.__name__, __base__=base, **{base.items_field: (list[narrowed], ...)})
+    model.expected = tuple(ids)
+    return model
 
 
 # ---------------------------------------------------------------- evaluation
@@ -338,3 +506,25 @@ class Judgement(BaseModel):
         if missing or len(names) != len(set(names)):
             raise ValueError(f"judge each component exactly once: {', '.join(expected)}")
         return v
+
+
+# ---------------------------------------------------------------- rubric grading
+
+
+class LeafGrade(BaseModel):
+    """A grader's decision on one Code Development leaf of a PaperBench rubric."""
+
+    id: str
+    score: Literal[0, 1]
+    """1 when the repository's code satisfies the leaf's requirement, else 0."""
+    explanation: str
+    """Why, in one or two sentences, naming what the code does or lacks."""
+    evidence: list[EvidenceRef]
+    """Where the code satisfies it; empty for a 0."""
+
+
+class RubricGrades(IdBatch):
+    """The grader's answer for one batch of leaves: one grade per leaf."""
+
+    items_field: ClassVar[str] = "grades"
+    grades: list[LeafGrade]

@@ -17,10 +17,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sandbox.settings import SandboxSettings
 
-STAGES: tuple[str, ...] = ("ingest", "plan", "analyze", "code", "debug")
+STAGES: tuple[str, ...] = ("ingest", "plan", "analyze", "code", "verify", "debug")
 """Pipeline stages in order."""
 
-MODEL_ROLES: tuple[str, ...] = ("planning", "analysis", "coding", "debugging", "judging")
+MODEL_ROLES: tuple[str, ...] = (
+    "planning",
+    "analysis",
+    "coding",
+    "verifying",
+    "debugging",
+    "judging",
+)
 """Roles that can each use their own model."""
 
 
@@ -69,6 +76,8 @@ class LLMSettings(BaseModel):
     """Model for the analyst (default: ``model``)."""
     coding_model: str | None = None
     """Model for the coder (default: ``model``)."""
+    verifying_model: str | None = None
+    """Model for the verifier and the refiner of the verify stage (default: ``model``)."""
     debugging_model: str | None = None
     """Model for the debugger agent (default: ``model``)."""
     judging_model: str | None = None
@@ -125,6 +134,9 @@ class PipelineSettings(BaseModel):
     """Model calls in flight at once within a stage (analysis and coding)."""
     max_cost_usd: float | None = Field(default=None, gt=0)
     """Stop cleanly (and resumably) before a call that could exceed this total cost."""
+    refine_rounds: int = Field(default=2, ge=0)
+    """Rounds of targeted edits for the requirements verification finds unmet (0: verify and
+    report only)."""
     max_debug_iters: int = Field(default=8, ge=1)
     """Iteration budget of the execute-repair loop."""
     repeat_limit: int = Field(default=3, ge=1)
@@ -142,6 +154,8 @@ class EvalSettings(BaseModel):
     """Context window of the judge model, in tokens; the prompt is packed to fit it."""
     reply_reserve_tokens: int = Field(default=8_000, ge=0)
     """Tokens kept free for the judge's reply."""
+    rubric_batch: int = Field(default=15, ge=1)
+    """Rubric leaves graded per call (``eval --rubric``)."""
 
 
 class Settings(BaseSettings):

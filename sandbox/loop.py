@@ -64,6 +64,7 @@ __all__ = [
     "IterationRecord",
     "LoopProgress",
     "RejectedEdit",
+    "rejected_edits",
     "repair",
 ]
 
@@ -98,6 +99,19 @@ class RejectedEdit(BaseModel):
     search: str
     replace: str
     reason: str
+
+
+def rejected_edits(report: ApplyReport) -> list[RejectedEdit]:
+    """The edits of ``report`` that did not apply, with their reasons, to send back."""
+    return [
+        RejectedEdit(
+            path=o.edit.path,
+            search=o.edit.search,
+            replace=o.edit.replace,
+            reason=o.reason or "rejected",
+        )
+        for o in report.rejected
+    ]
 
 
 class FailureReport(BaseModel):
@@ -636,18 +650,7 @@ async def _ask_fixer(
         if not applied_report.rejected:
             break
         report = report.model_copy(
-            update={
-                "attempt": attempt + 1,
-                "rejected": [
-                    RejectedEdit(
-                        path=o.edit.path,
-                        search=o.edit.search,
-                        replace=o.edit.replace,
-                        reason=o.reason or "rejected",
-                    )
-                    for o in applied_report.rejected
-                ],
-            }
+            update={"attempt": attempt + 1, "rejected": rejected_edits(applied_report)}
         )
     rejected = sum(e.status == "rejected" for e in it.edits if e.source == "model")
     it.note += f" → model: {applied} applied, {rejected} rejected"

@@ -19,18 +19,20 @@ PAPER = "# A paper\n\n## 1 Method\n\nWe do things.\n"
 
 
 @pytest.mark.parametrize("structured", [True, False])
-async def test_planner_four_turns_in_one_conversation(structured: bool) -> None:
+async def test_planner_five_turns_in_one_conversation(structured: bool) -> None:
     client = ScriptedChatCompletionClient(Transcript.load(), structured_output=structured)
     saved: dict[str, str] = {}
     plan = await Planner(client, AgentOptions(structured)).plan(
         PAPER, on_turn=lambda name, value, raw: saved.__setitem__(name, raw)
     )
-    assert list(saved) == ["overall", "architecture", "logic", "config"]
+    assert list(saved) == ["overall", "architecture", "logic", "config", "requirements"]
     assert plan.logic.task_list == ["data.py", "model.py", "evaluate.py", "train.py", "main.py"]
     assert "smoke" in plan.config.config_yaml
-    # one conversation: the fourth request carries the three earlier turns and the paper once
+    assert len(plan.requirements.requirements) == 24
+    assert plan.requirements.of_file("main.py")[-1].id == "R23"
+    # one conversation: the fifth request carries the four earlier turns and the paper once
     last = client.requests[-1]
-    assert sum(m["role"] == "assistant" for m in last) == 3
+    assert sum(m["role"] == "assistant" for m in last) == 4
     assert sum(PAPER.strip() in (m["content"] or "") for m in last) == 1
 
 
@@ -44,7 +46,7 @@ async def test_planner_resume_replays_saved_turns_without_calls() -> None:
     resumed = ScriptedChatCompletionClient(Transcript.load())
     partial = {k: saved[k] for k in ("overall", "architecture")}
     await Planner(resumed, AgentOptions(True)).plan(PAPER, done=partial)
-    assert len(resumed.requests) == 2  # only logic and config are asked
+    assert len(resumed.requests) == 3  # only logic, config and requirements are asked
     # and the resumed conversation is byte-identical to the original one (cache-friendly)
     assert resumed.requests[0] == first_requests[2]
 
@@ -52,7 +54,7 @@ async def test_planner_resume_replays_saved_turns_without_calls() -> None:
 async def test_stale_saved_turn_is_asked_again() -> None:
     client = ScriptedChatCompletionClient(Transcript.load())
     await Planner(client, AgentOptions(True)).plan(PAPER, done={"overall": '{"not": "a plan"}'})
-    assert len(client.requests) == 4
+    assert len(client.requests) == 5
 
 
 async def test_invalid_reply_goes_back_with_the_validation_error() -> None:

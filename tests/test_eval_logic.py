@@ -80,13 +80,14 @@ def test_summary_tables() -> None:
             status="done",
             smoke="passed",
             changed_line_ratio=0.01,
+            requirements_coverage=0.875,
             cost_usd=0.5,
             score=4.0,
         ),
         BatchRow(paper="y.pdf", run_dir="r/y", status="failed", error="PaperError: corrupt | bad"),
     ]
     md = summary_markdown(rows)
-    assert "| x.pdf | done | passed | 1.000% | 0.5000 | 4.00 |" in md
+    assert "| x.pdf | done | 87.5% | passed | 1.000% | 0.5000 | 4.00 |" in md
     assert "corrupt \\| bad" in md
     assert "papers: 2, finished: 1, smoke passed: 1" in md
     assert "not a reproduction" in md

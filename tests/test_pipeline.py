@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from browser import rendered_dom
 
 from paper2code.demo_run import demo_paper, demo_settings
 from paper2code.errors import ModelError, RunStoreError
@@ -61,25 +62,31 @@ async def test_end_to_end_repository_passes_its_smoke_test(tmp_path: Path, paper
     assert outcome.status == "done"
     manifest = json.loads((out / "run.json").read_text())
     assert {k: v["status"] for k, v in manifest["stages"].items()} == dict.fromkeys(
-        ["ingest", "plan", "analyze", "code", "debug"], "done"
+        ["ingest", "plan", "analyze", "code", "verify", "debug"], "done"
     )
     usage = manifest["usage"]["stages"]
-    for stage in ("plan", "analyze", "code", "debug"):
+    for stage in ("plan", "analyze", "code", "verify", "debug"):
         assert usage[stage]["prompt_tokens"] > 0, stage
     assert (
-        usage["plan"]["calls"] == 4
+        usage["plan"]["calls"] == 5
         and usage["analyze"]["calls"] == 5
         and usage["code"]["calls"] == 8
+        and usage["verify"]["calls"] == 7
     )
+    # verification found the Table 1 reporting missing; refinement added it before any run
+    reqs = manifest["requirements"]
+    assert reqs["requirements"] == 23 and reqs["unmet"] == 0
+    assert reqs["coverage_before"] < 1.0 == reqs["coverage_after"]
+    assert "format_table" in (out / "repo.generated" / "main.py").read_text()
     debug = manifest["debug"]
     assert debug["status"] == "passed"
     assert [it["fix"] for it in debug["iterations"]] == ["deterministic", "model", "none"]
     assert 0 < debug["changed_line_ratio"] < 0.05
     # the repair touched repo/, never repo.generated/
-    assert "X.T @" in (out / "repo" / "train.py").read_text()
-    assert "X.T @" not in (out / "repo.generated" / "train.py").read_text()
+    assert ".astype(int)" in (out / "repo" / "data.py").read_text()
+    assert ".astype(int)" not in (out / "repo.generated" / "data.py").read_text()
     assert (out / "repo.generated" / ".github" / "workflows" / "smoke.yml").exists()
-    assert (out / "debug" / "iter-02" / "patch.diff").read_text().count("X.T @") == 1
+    assert (out / "debug" / "iter-02" / "patch.diff").read_text().count(".astype(int)") == 1
     report = write_report(out).read_text()
     assert "not that it reproduces the paper" in report
 
@@ -89,7 +96,8 @@ async def test_rerun_skips_finished_work_and_from_stage_redoes(tmp_path: Path, p
     with LoopbackServer(Transcript.load()) as server:
         await make_pipeline(server, out).run(paper)
         first = len(server.requests)
-        assert first == 4 + 5 + 8
+        # 5 planning turns, 5 analyses, 8 files, 5 verifier batches, 1 refine, 1 re-verify
+        assert first == 5 + 5 + 8 + 5 + 1 + 1
         reporter = SilentReporter()
         p = make_pipeline(server, out)
         p.reporter = reporter
@@ -97,7 +105,8 @@ async def test_rerun_skips_finished_work_and_from_stage_redoes(tmp_path: Path, p
         assert len(server.requests) == first  # nothing asked again
         assert any("skipped already done" in line for line in reporter.lines)
         await make_pipeline(server, out).run(paper, from_stage="code")
-        assert len(server.requests) == first + 8  # only the coder, once per file
+        # only the coder, once per file, and the verify stage after it
+        assert len(server.requests) == first + 8 + 7
         assert sorted(coder_requests(server)[8:]) == sorted(coder_requests(server)[:8])
 
 
@@ -131,8 +140,20 @@ async def test_faults_are_retried_or_reported_without_losing_artifacts(
         assert (out / "planning" / "plan.json").exists()  # nothing finished was lost
         before = len(server.requests)
         await make_pipeline(server, out).run(paper)
-        assert len(server.requests) - before == 5 + 8  # planning was not asked again
+        assert len(server.requests) - before == 5 + 8 + 7  # planning was not asked again
         assert json.loads((out / "run.json").read_text())["status"] == "done"
+
+
+REQUIREMENT = {
+    "id": "R1",
+    "text": "t",
+    "category": "method",
+    "where": {"section": "1", "anchor": "", "quote": ""},
+    "value": None,
+    "weight": 1,
+    "files": ["main.py"],
+    "config_key": None,
+}
 
 
 def test_requirements_txt_is_written_from_the_plan() -> None:
@@ -161,6 +182,7 @@ def test_requirements_txt_is_written_from_the_plan() -> None:
                 "shared_knowledge": "",
             },
             "config": {"config_yaml": "smoke: {steps: 1}\n"},
+            "requirements": {"requirements": [REQUIREMENT]},
         }
     )
     assert requirements_txt(plan) == "numpy>=1.24\nPyYAML\ntorch\npytest\n"
@@ -216,8 +238,8 @@ def test_interrupt_during_coding_then_resume_repeats_no_finished_call(
         manifest = json.loads((out / "run.json").read_text())
         assert manifest["stages"]["code"]["status"] == "interrupted"
         finished = {
-            p.relative_to(out / "repo.generated").as_posix()
-            for p in (out / "repo.generated").rglob("*")
+            p.relative_to(out / "coding" / "repo").as_posix()
+            for p in (out / "coding" / "repo").rglob("*")
             if p.is_file()
         }
         coded_first = [f for f in coder_requests(server) if f in finished]
@@ -282,3 +304,8 @@ def test_demo_command_runs_offline_and_says_replies_were_scripted(tmp_path: Path
     assert manifest["debug"]["status"] == "passed"
     assert any("scripted" in n for n in manifest["notes"])
     assert "No model was called" in (tmp_path / "demo" / "report.md").read_text()
+    # the requirements section, as a browser renders report.html
+    dom = rendered_dom(tmp_path / "demo" / "report.html")
+    assert 'id="requirements-coverage"' in dom and "97.8%" in dom and "100.0%" in dom
+    assert 'id="requirements-revised"' in dom and "missing → implemented" in dom
+    assert "verifier's judgement" in dom

@@ -35,6 +35,28 @@ FULL = {
     "files": [{"path": "main.py", "content": "print(1)"}],
     "reference_files": [],
     "omitted": [],
+    "turns": 5,
+    "requirements": [
+        {
+            "id": "R1",
+            "text": "Use label smoothing 0.1.",
+            "category": "hyperparameter",
+            "where": {"section": "5.4", "anchor": "", "quote": "label smoothing of value 0.1"},
+            "value": "0.1",
+            "weight": 2,
+            "files": ["train.py"],
+            "config_key": "train.label_smoothing",
+        }
+    ],
+    "pass_n": 1,
+    "round_n": 1,
+    "trace": {"R1": "LabelSmoothingLoss"},
+    "text": "x = 1\n",
+    "numbered": "    1  x = 1",
+    "line_count": 1,
+    "entries": [],
+    "leaves": [{"id": "leaf-1", "requirements": "The attention scaling is 1/sqrt(d_k)."}],
+    "context": {"leaf-1": ["Implement the Transformer"]},
 }
 
 
@@ -67,7 +89,7 @@ def test_unknown_template_is_an_error() -> None:
 def test_every_stage_shares_the_system_message_and_paper_prefix() -> None:
     """Planner, analyst and coder requests open with the same bytes: the shared system message,
     then the paper; analyst and coder also share the plan and config after it."""
-    turn1 = prompts.render("planner_overall.md", paper="PAPER", schema="{}")
+    turn1 = prompts.render("planner_overall.md", paper="PAPER", schema="{}", turns=5)
     analyst = prompts.render(
         "analyst_file.md", **{k: FULL[k] for k in _variables("analyst_file.md")}
     )

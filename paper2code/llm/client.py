@@ -4,7 +4,8 @@ Azure one) per role, from settings, wrapped with an on-disk response cache and a
 Two entry points:
 
 - ``make_client(llm, role, cache_dir=…, recorder=…, budget=…)`` builds one client for the
-  model of ``role`` (``planning``, ``analysis``, ``coding``, ``debugging``, ``judging``);
+  model of ``role`` (``planning``, ``analysis``, ``coding``, ``verifying``, ``debugging``,
+  ``judging``);
 - ``build_clients(settings, run_dir)`` returns a provider (role → client, one client per model,
   sharing the run's ``events.jsonl`` recorder and cost budget) and whether every pipeline role's
   model takes JSON-schema structured output.
@@ -66,7 +67,7 @@ EXPECTED_OUTPUT_TOKENS = 2_000
 DEFAULT_CONTEXT_TOKENS = 128_000
 """Context window assumed for models AutoGen has no token limit for (``remaining_tokens``)."""
 
-PIPELINE_ROLES = ("planning", "analysis", "coding", "debugging")
+PIPELINE_ROLES = ("planning", "analysis", "coding", "verifying", "debugging")
 
 
 def known_model_info(model: str) -> ModelInfo | None:

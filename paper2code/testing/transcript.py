@@ -59,6 +59,7 @@ class Transcript:
     def __init__(self, data: dict[str, Any], files_dir: Path | None) -> None:
         self.rules: list[dict[str, Any]] = list(data.get("rules", []))
         self.analyses: dict[str, Any] = dict(data.get("analyses", {}))
+        self.traces: dict[str, list[dict[str, str]]] = dict(data.get("traces", {}))
         self.files_dir = files_dir
         self.used: list[str] = []
 
@@ -92,7 +93,8 @@ class Transcript:
         for rule in self.rules:
             if rule.get("system") and rule["system"] not in system:
                 continue
-            if rule.get("last") and rule["last"] not in last_text:
+            wanted = rule.get("last") or []
+            if any(w not in last_text for w in ([wanted] if isinstance(wanted, str) else wanted)):
                 continue
             if rule.get("last_role") and rule["last_role"] != last_role:
                 continue
@@ -128,7 +130,6 @@ class Transcript:
             if self.files_dir is None or not (self.files_dir / path).is_file():
                 raise NoRuleMatched(f"rule {name}: no scripted contents for {path}")
             content = (self.files_dir / path).read_text(encoding="utf-8")
-            return ScriptedReply(
-                content=json.dumps({"path": path, "content": content}), rule=f"{name}:{path}"
-            )
+            body = {"path": path, "content": content, "implements": self.traces.get(path, [])}
+            return ScriptedReply(content=json.dumps(body), rule=f"{name}:{path}")
         raise NoRuleMatched(f"rule {name} has no reply")

@@ -14,6 +14,6 @@ def make_mixture(
     means = np.zeros((num_classes, dim))
     means[:, 0] = radius * np.cos(angles)
     means[:, 1] = radius * np.sin(angles)
-    labels = rng.integers(0, num_classes, size=n)
+    labels = np.floor(rng.uniform(0, num_classes, size=n))
     points = means[labels] + rng.standard_normal((n, dim))
     return points, labels

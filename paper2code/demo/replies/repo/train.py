@@ -23,7 +23,7 @@ def train(
     losses = []
     for _ in range(steps):
         probs = model.predict_proba(X)
-        grad_w = X @ (probs - targets) / n + weight_decay * model.W
+        grad_w = X.T @ (probs - targets) / n + weight_decay * model.W
         grad_b = (probs - targets).mean(axis=0)
         model.W -= lr * grad_w
         model.b -= lr * grad_b
