@@ -3,8 +3,21 @@
 The repository is copied in (a tar into a fresh volume at ``/workspace``), never mounted from
 the user's tree. The program runs with no network, memory/CPU/pids/wall-clock limits, as uid
 1000 with every capability dropped and no-new-privileges, on a read-only root filesystem with
-only ``/workspace`` and a tmpfs ``/tmp`` writable. The container and its volume are always
-removed, also on timeout, errors and Ctrl-C.
+only ``/workspace`` and ``/tmp`` writable, both size-limited. The container and its volume are
+always removed, also on timeout, errors and Ctrl-C.
+
+The disk cap. ``/workspace`` is a volume of the ``local`` driver with ``type=tmpfs`` and
+``size=Limits.workspace_mb``: writes past it fail with ENOSPC, nothing reaches the host's disk,
+and it works on every daemon without privileges on the host. (``--storage-opt size=`` needs
+overlay2 on xfs with pquota; the ``local`` driver cannot mount a loop image; a plain
+``--tmpfs`` cannot receive ``put_archive`` on a read-only root.) A tmpfs volume is mounted only
+while a container uses it, so the container starts first and waits in ``WRAPPER`` until the
+copy's last member, ``READY``, exists; then it runs the command, and afterwards prints the fill
+of ``/workspace`` and ``/tmp`` as one marker line on stderr, which is parsed and stripped. A
+filesystem with no free block or inode left at the end, or "No space left on device" in the
+output of a failed run, is the ``disk_limit_exceeded`` verdict. tmpfs pages the program writes
+count toward the container's memory cgroup (``Limits.memory_mb``); the copy, written by the
+daemon, does not.
 """
 
 from __future__ import annotations
@@ -25,25 +38,103 @@ from sandbox.settings import Limits, SandboxSettings
 LABEL = {"paper2code": "1"}
 WORKDIR = "/workspace"
 SKIP = {".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+READY = ".paper2code-copied"
+"""Last member of the copy: its presence tells ``WRAPPER`` that the repository is in place."""
+FS_MARKER = b"\x1ep2c-fs"
+"""Starts the line ``WRAPPER`` writes to stderr after the command: the filesystems' fill."""
+LIMITED_FS = ("/workspace", "/tmp")
+ENOSPC_TEXT = "No space left on device"
+PAGE = 4096
+
+WRAPPER = (
+    "i=0; while [ ! -e /workspace/" + READY + " ]; do i=$((i+1)); "
+    '[ "$i" -gt 6000 ] && exit 125; sleep 0.01; done; '
+    "rm -f /workspace/" + READY + "; "
+    '/bin/sh -c "$1"; rc=$?; '
+    "fs=$(stat -f --printf ' %n:%a:%b:%S:%d' " + " ".join(LIMITED_FS) + " 2>/dev/null); "
+    "printf '\\036p2c-fs%s\\n' \"$fs\" >&2; "
+    'exit "$rc"'
+)
+"""PID 1 of the container (``sh -c WRAPPER paper2code COMMAND``): wait for the copy, run the
+command, report each limited filesystem as ``path:free-blocks:blocks:block-size:free-inodes``,
+exit with the command's status."""
 
 
-def repo_tar(repo: Path, uid: int = 1000, gid: int = 1000) -> bytes:
+def _repo_paths(repo: Path) -> list[Path]:
+    """What is copied: every path but caches and VCS folders, sorted."""
+    return [
+        path
+        for path in sorted(Path(repo).rglob("*"))
+        if not any(part in SKIP for part in path.relative_to(repo).parts)
+    ]
+
+
+def repo_tar(repo: Path, uid: int = 1000, gid: int = 1000, *, ready: bool = False) -> bytes:
     """The repository as a tar owned by the sandbox user (symlinks kept as links, never
-    followed; caches and VCS folders left out)."""
+    followed; caches and VCS folders left out); with ``ready``, ``READY`` is its last member."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
-        for path in sorted(Path(repo).rglob("*")):
-            rel = path.relative_to(repo)
-            if any(part in SKIP for part in rel.parts):
-                continue
-            info = tf.gettarinfo(str(path), arcname=rel.as_posix())
+        for path in _repo_paths(repo):
+            info = tf.gettarinfo(str(path), arcname=path.relative_to(repo).as_posix())
             info.uid, info.gid, info.uname, info.gname = uid, gid, "sandbox", "sandbox"
             if info.isreg():
                 with path.open("rb") as fh:
                     tf.addfile(info, fh)
             else:
                 tf.addfile(info)
+        if ready:
+            info = tarfile.TarInfo(READY)
+            info.uid, info.gid, info.mode = uid, gid, 0o644
+            tf.addfile(info, io.BytesIO(b""))
     return buf.getvalue()
+
+
+def repo_footprint(repo: Path) -> int:
+    """Bytes the copy takes in a tmpfs: each regular file rounded up to whole pages."""
+    total = 0
+    for path in _repo_paths(repo):
+        if path.is_file() and not path.is_symlink():
+            total += -(-path.stat().st_size // PAGE) * PAGE
+    return total
+
+
+def split_fs_report(stderr: bytes) -> tuple[bytes, dict[str, tuple[int, int, int]]]:
+    """Strip ``WRAPPER``'s marker line (its last occurrence) from stderr; returns the program's
+    stderr and, per filesystem, (bytes used, bytes free, free inodes). Without a marker (the
+    container was killed, or the report failed) the report is empty."""
+    at = stderr.rfind(FS_MARKER)
+    if at < 0:
+        return stderr, {}
+    end = stderr.find(b"\n", at)
+    line = stderr[at + len(FS_MARKER) : end if end >= 0 else len(stderr)]
+    rest = stderr[:at] + (stderr[end + 1 :] if end >= 0 else b"")
+    report: dict[str, tuple[int, int, int]] = {}
+    for item in line.decode("ascii", errors="replace").split():
+        parts = item.rsplit(":", 4)
+        if len(parts) != 5 or not all(p.isdigit() for p in parts[1:]):
+            continue
+        path, free, blocks, bsize, inodes = parts[0], *map(int, parts[1:])
+        report[path] = ((blocks - free) * bsize, free * bsize, inodes)
+    return rest, report
+
+
+def disk_verdict(
+    report: dict[str, tuple[int, int, int]], output: str, *, failed: bool
+) -> tuple[bool, dict[str, int]]:
+    """(disk limit exceeded, MiB used per filesystem): a limited filesystem without a free block
+    or inode at the end, or ENOSPC in the output of a run that failed."""
+    full = any(free == 0 or inodes == 0 for _, free, inodes in report.values())
+    used = {path: round(u / 2**20) for path, (u, _, _) in report.items()}
+    return full or (failed and ENOSPC_TEXT in output), used
+
+
+def _ids(user: str) -> tuple[int, int]:
+    """uid and gid of a ``uid:gid`` user setting (1000 where not numeric)."""
+    uid, _, gid = user.partition(":")
+    return (
+        int(uid) if uid.isdigit() else 1000,
+        int(gid) if gid.isdigit() else (int(uid) if uid.isdigit() else 1000),
+    )
 
 
 def tail_text(data: bytes, cap: int) -> tuple[str, bool]:
@@ -89,20 +180,34 @@ class DockerSandbox:
     def run(self, repo: Path, command: str, *, limits: Limits | None = None) -> RunResult:
         limits = limits or self.settings.limits
         image = self.image or self.prepare(repo)
-        archive = repo_tar(Path(repo))
+        cap = limits.workspace_mb * 2**20
+        footprint = repo_footprint(Path(repo))
+        if footprint > cap:
+            return self._does_not_fit(command, image, footprint, limits)
+        uid, gid = _ids(self.settings.user)
+        archive = repo_tar(Path(repo), uid, gid, ready=True)
         container: Any = None
         volume: Any = None
-        started = time.monotonic()
         timed_out = False
         exit_code: int | None = None
         try:
             with docker_errors("running the repository"):
-                volume = self.client.volumes.create(labels=LABEL)
+                import docker.errors
                 import docker.types
 
+                volume = self.client.volumes.create(
+                    driver="local",
+                    driver_opts={
+                        "type": "tmpfs",
+                        "device": "tmpfs",
+                        "o": f"size={limits.workspace_mb}m,uid={uid},gid={gid},mode=0755,"
+                        "nosuid,nodev",
+                    },
+                    labels=LABEL,
+                )
                 container = self.client.containers.create(
                     image,
-                    ["/bin/sh", "-c", command],
+                    ["/bin/sh", "-c", WRAPPER, "paper2code", command],
                     working_dir=WORKDIR,
                     user=self.settings.user,
                     environment={"HOME": "/tmp", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"},
@@ -119,9 +224,14 @@ class DockerSandbox:
                     labels=LABEL,
                     detach=True,
                 )
-                container.put_archive(WORKDIR, archive)
+                container.start()  # the tmpfs volume is mounted from now until the end
+                try:
+                    container.put_archive(WORKDIR, archive)
+                except docker.errors.APIError as exc:
+                    if "no space left" not in str(exc).lower():
+                        raise
+                    return self._does_not_fit(command, image, footprint, limits)
                 started = time.monotonic()
-                container.start()
                 try:
                     status = container.wait(timeout=limits.wall_s)
                     exit_code = int(status.get("StatusCode", -1))
@@ -137,9 +247,10 @@ class DockerSandbox:
                 duration = time.monotonic() - started
                 container.reload()
                 oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
-                cap = limits.output_bytes
-                stdout, t1 = tail_text(container.logs(stdout=True, stderr=False), cap)
-                stderr, t2 = tail_text(container.logs(stdout=False, stderr=True), cap)
+                out_cap = limits.output_bytes
+                raw_err, report = split_fs_report(container.logs(stdout=False, stderr=True))
+                stdout, t1 = tail_text(container.logs(stdout=True, stderr=False), out_cap)
+                stderr, t2 = tail_text(raw_err, out_cap)
         finally:
             import docker.errors
 
@@ -153,15 +264,35 @@ class DockerSandbox:
                     volume.remove(force=True)
         if oom and exit_code == 0:
             oom = False  # a child was killed but the program recovered: not an OOM failure
+        disk, used = disk_verdict(report, f"{stdout}\n{stderr}", failed=timed_out or exit_code != 0)
         return RunResult(
             command=command,
             exit_code=None if timed_out else exit_code,
             timed_out=timed_out,
             oom_killed=oom and not timed_out,
+            disk_limit_exceeded=disk,
+            disk_used_mb=used,
             duration_s=round(duration, 3),
             stdout=stdout,
             stderr=stderr,
             truncated=t1 or t2,
+            sandbox="docker",
+            image=image,
+        )
+
+    def _does_not_fit(self, command: str, image: str, footprint: int, limits: Limits) -> RunResult:
+        """The verdict for a repository larger than the workspace: nothing ran."""
+        mib = footprint / 2**20
+        return RunResult(
+            command=command,
+            exit_code=None,
+            disk_limit_exceeded=True,
+            disk_used_mb={WORKDIR: round(mib)},
+            stderr=(
+                f"paper2code: the repository ({mib:.0f} MiB) does not fit in the workspace "
+                f"limit ({limits.workspace_mb} MiB): nothing ran. Remove large files (data, "
+                "checkpoints) from the repository or raise Limits.workspace_mb.\n"
+            ),
             sandbox="docker",
             image=image,
         )

@@ -5,6 +5,8 @@ temporary folder; the program runs in its own session with resource limits (addr
 processes, CPU time), is killed with its whole process group on timeout, and loses network
 access where ``unshare -rn`` works (user namespaces); where it does not, the run is marked as
 networked in its stderr header. Dependencies go into a virtualenv per requirements hash.
+Disk use is bounded per file only (``RLIMIT_FSIZE`` = ``Limits.workspace_mb``): a file that
+outgrows it, or ENOSPC, is the ``disk_limit_exceeded`` verdict; the total is not capped.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 from sandbox.base import RunResult
-from sandbox.docker_sandbox import SKIP, tail_text
+from sandbox.docker_sandbox import ENOSPC_TEXT, SKIP, tail_text
 from sandbox.errors import DependencyInstallError
 from sandbox.images import normalize_requirements, pip_args
 from sandbox.settings import Limits, SandboxSettings
@@ -48,6 +50,8 @@ def _limit(limits: Limits) -> None:  # runs in the child, before exec
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     cpu = int(limits.wall_s * max(1.0, limits.cpus)) + 5
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    size = limits.workspace_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     if os.getuid() != 0:  # RLIMIT_NPROC does not bind root
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.pids, limits.pids))
 
@@ -143,11 +147,17 @@ class LocalSandbox:
         stdout, t1 = tail_text(out, limits.output_bytes)
         stderr, t2 = tail_text(err, limits.output_bytes)
         oom = proc.returncode != 0 and "MemoryError" in stderr
+        # SIGXFSZ kills a shell; Python ignores it and raises EFBIG ("File too large") instead
+        disk = proc.returncode == -signal.SIGXFSZ or (
+            (timed_out or proc.returncode != 0)
+            and any(text in stdout + stderr for text in (ENOSPC_TEXT, "File too large"))
+        )
         return RunResult(
             command=command,
             exit_code=None if timed_out else proc.returncode,
             timed_out=timed_out,
             oom_killed=oom,
+            disk_limit_exceeded=disk,
             duration_s=round(duration, 3),
             stdout=stdout,
             stderr=header + stderr,

@@ -20,12 +20,21 @@ class Limits(BaseModel):
 
     wall_s: float = 600.0
     """Wall-clock limit in seconds; on expiry the container is killed and the run reported as timed out."""
-    memory_mb: int = 4096
-    """Hard memory cap in MiB (swap included); an OOM kill is reported, not retried."""
+    memory_mb: int = Field(default=4096, gt=0)
+    """Hard memory cap in MiB (swap included); an OOM kill is reported, not retried. Files the
+    program writes into ``/workspace`` and ``/tmp`` are held in RAM (tmpfs) and count toward
+    it: keep it above ``workspace_mb`` plus ``SandboxSettings.tmp_mb`` plus what the program
+    itself needs, else a runaway write ends as an OOM kill instead of a disk verdict."""
     cpus: float = 2.0
     """CPU quota in cores (fractions allowed)."""
     pids: int = 256
     """Maximum number of processes and threads; holds against fork bombs."""
+    workspace_mb: int = Field(default=2048, gt=0)
+    """Size cap of ``/workspace`` (the repository copy plus everything the program writes there),
+    in MiB. Writes past it fail with ENOSPC and the run is reported as ``disk_limit_exceeded``;
+    a repository larger than this is not run at all. The workspace is a tmpfs, so what is in it
+    counts toward ``memory_mb`` too (Docker sandbox; ``--sandbox local`` caps each file at this
+    size with ``RLIMIT_FSIZE`` instead)."""
     output_bytes: int = 1_000_000
     """Cap on captured stdout and on stderr each, in bytes; the tail is kept, the head dropped."""
     network: bool = False
@@ -91,8 +100,10 @@ class SandboxSettings(BaseModel):
     """Limit on building one dependency image, in seconds."""
     user: str = "1000:1000"
     """Non-root uid:gid the program runs as."""
-    tmp_mb: int = 512
-    """Size of the tmpfs mounted at ``/tmp`` (also ``$HOME``), in MiB."""
+    tmp_mb: int = Field(default=512, gt=0)
+    """Size of the tmpfs mounted at ``/tmp`` (also ``$HOME``), in MiB; filling it is reported as
+    ``disk_limit_exceeded`` like filling the workspace, and it counts toward
+    ``Limits.memory_mb``."""
     venv_cache: Path | None = None
     """Where ``--sandbox local`` keeps its per-requirements virtualenvs
     (default ``~/.cache/paper2code/venvs``)."""

@@ -290,3 +290,34 @@ async def test_uninstallable_requirement_is_a_prepare_failure(tmp_path: Path) ->
     suspects = read_json(d / "suspects.json")["failure"]["suspects"]
     assert suspects[0]["file"] == "requirements.txt" and suspects[0]["line"] == 1
     check_artifacts(out, summary)
+
+
+async def test_a_runaway_write_is_a_disk_limit_failure(tmp_path: Path) -> None:
+    code = (
+        "with open('checkpoint.pt', 'wb') as fh:\n    while True:\n        fh.write(b'w' * 2**20)\n"
+    )
+    repo, gen = make_repo(tmp_path, {"main.py": code})
+    out = tmp_path / "debug"
+    limits = SETTINGS.limits.model_copy(update={"workspace_mb": 16})
+    summary = await repair(
+        repo,
+        sandbox(),
+        None,
+        Budget(max_iters=3, limits=limits),
+        out=out,
+        command=SMOKE,
+        generated=gen,
+    )
+    assert summary.status == "failed"
+    (only,) = summary.iterations
+    assert only.disk_limit_exceeded and not only.timed_out and not only.oom_killed
+    assert (
+        only.error
+        == "DiskLimitExceeded: wrote past the sandbox's disk limit (in use: /workspace 16 MiB)"
+    )
+    assert summary.signatures == [
+        "DiskLimitExceeded|main.py:<module>|wrote past the sandbox's disk limit"
+    ]
+    result = read_json(out / "iter-01" / "result.json")
+    assert result["disk_limit_exceeded"] is True and result["disk_used_mb"]["/workspace"] == 16
+    check_artifacts(out, summary)

@@ -337,3 +337,61 @@ def test_no_daemon_raises_daemon_unavailable_saying_how_to_start_one(
     assert "dockerd" in message and "--sandbox local" in message
     with pytest.raises(DaemonUnavailable):
         make_sandbox(SandboxSettings(kind="docker"))
+
+
+# ----------------------------------------------------------------------------- disk report
+
+
+def test_the_fs_report_is_parsed_and_stripped_from_stderr() -> None:
+    from sandbox.docker_sandbox import disk_verdict, split_fs_report
+
+    report = b"\x1ep2c-fs /workspace:0:524288:4096:3085507 /tmp:131072:131072:4096:3085510\n"
+    rest, fs = split_fs_report(b"Traceback...\nOSError: [Errno 28]\n" + report)
+    assert rest == b"Traceback...\nOSError: [Errno 28]\n"
+    assert fs == {
+        "/workspace": (2 * 1024**3, 0, 3085507),
+        "/tmp": (0, 512 * 2**20, 3085510),
+    }
+    assert disk_verdict(fs, "", failed=False) == (True, {"/workspace": 2048, "/tmp": 0})
+    # a program's last line without a newline gets it back exactly
+    rest, _ = split_fs_report(b"no newline" + report)
+    assert rest == b"no newline"
+    # only the last marker counts (a forged earlier one is program output, left alone)
+    forged = b"\x1ep2c-fs /workspace:0:1:4096:1\n"
+    rest, fs = split_fs_report(forged + b"x\n" + report)
+    assert rest == forged + b"x\n" and fs["/workspace"][1] == 0
+    # no marker (killed): no report, stderr untouched
+    assert split_fs_report(b"Killed\n") == (b"Killed\n", {})
+
+
+def test_disk_verdict_rules() -> None:
+    from sandbox.docker_sandbox import disk_verdict
+
+    roomy = {"/workspace": (4096, 2**20, 100), "/tmp": (0, 2**20, 100)}
+    assert disk_verdict(roomy, "all good", failed=False) == (False, {"/workspace": 0, "/tmp": 0})
+    no_inodes = {"/workspace": (4096, 2**20, 0)}
+    assert disk_verdict(no_inodes, "", failed=False)[0] is True
+    # ENOSPC in the output counts when the run failed (the file may have been deleted since;
+    # /dev/shm has no report), not when it passed
+    enospc = "OSError: [Errno 28] No space left on device"
+    assert disk_verdict(roomy, enospc, failed=True)[0] is True
+    assert disk_verdict(roomy, enospc, failed=False)[0] is False
+    assert disk_verdict({}, enospc, failed=True) == (True, {})
+
+
+def test_repo_footprint_counts_whole_pages_and_skips_caches(tmp_path: Path) -> None:
+    from sandbox.docker_sandbox import repo_footprint, repo_tar
+
+    repo = repo_with(tmp_path, {"a.py": "x", "pkg/b.bin": "y" * 5000, ".git/objects/big": "z"})
+    (repo / "link").symlink_to("a.py")
+    assert repo_footprint(repo) == 4096 + 8192
+    import io
+    import tarfile
+
+    def names(data: bytes) -> list[str]:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+            return tf.getnames()
+
+    marked = names(repo_tar(repo, ready=True))
+    assert marked[-1] == ".paper2code-copied" and ".git" not in marked
+    assert names(repo_tar(repo)) == marked[:-1]
