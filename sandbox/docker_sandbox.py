@@ -32,7 +32,7 @@ from typing import Any
 from sandbox.base import RunResult
 from sandbox.docker_errors import client as docker_client
 from sandbox.docker_errors import docker_errors
-from sandbox.images import OnLog, ensure_deps_image
+from sandbox.images import DepsImage, OnLog, ensure_deps_image
 from sandbox.settings import Limits, SandboxSettings
 
 LABEL = {"paper2code": "1"}
@@ -169,13 +169,15 @@ class DockerSandbox:
         self.image: str | None = None
         self.builds = 0
         """Dependency images built by this instance (0 when every prepare hit the cache)."""
+        self.deps: DepsImage | None = None
+        """What the last ``prepare`` made ready: tag, whether it was built, size, CPU pins."""
         self.client = docker_client()
 
     def prepare(self, repo: Path) -> str:
-        tag, built = ensure_deps_image(repo, self.settings, on_log=self.on_log)
-        self.builds += int(built)
-        self.image = tag
-        return tag
+        self.deps = ensure_deps_image(repo, self.settings, on_log=self.on_log)
+        self.builds += int(self.deps.built)
+        self.image = self.deps.tag
+        return self.deps.tag
 
     def run(self, repo: Path, command: str, *, limits: Limits | None = None) -> RunResult:
         limits = limits or self.settings.limits

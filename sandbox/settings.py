@@ -72,6 +72,19 @@ class PipOptions(BaseModel):
     Default: ``$PIP_CERT`` when that names a file."""
     timeout_s: int = 120
     """pip's network timeout per request, in seconds."""
+    cpu_only: bool = True
+    """Resolve the GPU frameworks in ``cpu_packages`` to CPU builds: a requirement on one of them
+    is pinned to the newest local CPU wheel (in ``find_links``) that satisfies it, even when the
+    index has a newer (CUDA) build, and ``cpu_index_url`` is consulted for the rest. Default on:
+    smoke runs need no GPU, and PyPI's Linux torch pulls in gigabytes of CUDA libraries. Turn it
+    off for GPU runs."""
+    cpu_index_url: str | None = None
+    """An index of CPU builds used (as an extra index) when a requirement names a package of
+    ``cpu_packages`` that no local wheel satisfies, e.g. ``https://download.pytorch.org/whl/cpu``
+    (whose ``+cpu`` versions sort above PyPI's equal ones). Default: none."""
+    cpu_packages: tuple[str, ...] = ("torch", "torchvision", "torchaudio")
+    """Distributions (PEP 503 names) whose default Linux builds are GPU builds; ``cpu_only``
+    applies to them."""
 
 
 class SandboxSettings(BaseModel):
@@ -90,8 +103,10 @@ class SandboxSettings(BaseModel):
     """Image the Dockerfile starts from with ``build-base --offline``: a debootstrapped Debian
     root filesystem imported into Docker (built by ``sandbox/bootstrap_rootfs.sh`` if absent)."""
     base_packages: tuple[str, ...] = ("numpy", "pyyaml", "pytest")
-    """Packages preinstalled in the base image, so most generated repositories need no network
-    to build their dependency image."""
+    """Packages whose wheels (with their dependencies) the base image keeps in its wheelhouse
+    (``/opt/paper2code/wheels``), so most generated repositories' dependency images build
+    without the network. They are not installed: the program sees only what its
+    ``requirements.txt`` declares."""
     limits: Limits = Field(default_factory=Limits)
     """Resource limits for each run."""
     pip: PipOptions = Field(default_factory=PipOptions)

@@ -222,9 +222,11 @@ def test_network_is_unreachable(box, tmp_path: Path) -> None:
 
 
 def test_pip_cannot_download(box, tmp_path: Path) -> None:
+    # the program's venv has no pip (hermetic); the image's own pip lives outside it
     r = box.run(
         repo_with(tmp_path, ""),
-        "python -m pip download --no-deps --retries 0 --timeout 3 -d /tmp/dl six",
+        "/opt/paper2code/tools/bin/python -m pip download --no-deps --retries 0 --timeout 3 "
+        "-d /tmp/dl six",
         limits=LIMITS.model_copy(update={"wall_s": 20}),
     )
     assert r.exit_code not in (0, None) and not r.timed_out
