@@ -340,6 +340,10 @@ def test_a_dependency_image_holds_exactly_what_is_declared(tmp_path: Path) -> No
     r = b.run(repo, LIST_DISTS)
     assert r.ok, r.stderr
     assert r.stdout == "['numpy']\nimportable numpy\n"
+    # a reproduce.sh that starts with `pip install -r requirements.txt` still works offline
+    r = b.run(repo, "pip install --no-index -r requirements.txt")
+    assert r.ok, r.stderr
+    assert "Requirement already satisfied: numpy" in r.stdout
 
 
 @docker_only
