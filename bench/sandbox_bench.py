@@ -1,9 +1,13 @@
-"""Sandbox benchmark: cold dependency-image build, cache hit, and the overhead of a warm rerun.
+"""Sandbox benchmark: cold dependency-image builds, cache hit, and the overhead of a warm rerun.
 
 - cold build: the dependency image of a one-package requirements.txt (default ``six``) is
-  removed, then ``DockerSandbox.prepare`` builds it (pip reaches PyPI through the configured
-  index/proxy; the CA bundle comes from ``$PIP_CERT``);
-- cache hit: a second ``prepare`` with the same requirements in a new ``DockerSandbox``;
+  removed, then ``DockerSandbox.prepare`` builds it (``six`` is not in the base image's
+  wheelhouse, so pip reaches PyPI through the configured index/proxy; the CA bundle comes from
+  ``$PIP_CERT``);
+- cold build from the wheelhouse: the same for what generated repositories declare (numpy,
+  pyyaml, pytest), which the base image keeps as wheels: no index needed;
+- cache hit: a second ``prepare`` with the same requirements in a new ``DockerSandbox``.
+  Target: < 0.1 s;
 - warm overhead: wall time of ``DockerSandbox.run()`` for ``python -c pass`` (tar the repo,
   create the volume and the container, copy in, start, wait, read the logs, remove both) minus
   the program's own run time as the result reports it (``RunResult.duration_s``). Target: < 1 s;
@@ -11,7 +15,7 @@
 
     .venv/bin/python bench/sandbox_bench.py [--runs 10] [--requirement six]
 
-Exit status 1 when the mean warm overhead misses the target.
+Exit status 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from sandbox.requirements import normalize_requirements, requirement_names  # no
 from sandbox.settings import SandboxSettings  # noqa: E402
 
 TARGET_S = 1.0
+CACHE_HIT_TARGET_S = 0.1
+WHEELHOUSE_REQUIREMENTS = "numpy\npyyaml\npytest\n"
 
 
 def p95(xs: list[float]) -> float:
@@ -55,6 +61,20 @@ def dependency_tag(settings: SandboxSettings, requirements_text: str) -> str:
     return deps_tag(base, reqs, settings.pip, wheels)
 
 
+def cold_prepare(settings: SandboxSettings, repo: Path, requirements: str) -> tuple[str, float]:
+    """Remove the image of these requirements, then time the ``prepare`` that builds it."""
+    (repo / "requirements.txt").write_text(requirements)
+    tag = dependency_tag(settings, requirements)
+    subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
+    box = DockerSandbox(settings)
+    t0 = time.perf_counter()
+    assert box.prepare(repo) == tag
+    elapsed = time.perf_counter() - t0
+    if box.builds != 1:
+        sys.exit(f"expected a cold build of {tag}, got {box.builds} builds")
+    return tag, elapsed
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -67,16 +87,10 @@ def main() -> None:
         repo = Path(tmp) / "repo"
         repo.mkdir()
         (repo / "main.py").write_text("pass\n")
-        (repo / "requirements.txt").write_text(args.requirement + "\n")
-
-        tag = dependency_tag(settings, args.requirement + "\n")
-        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
+        local_tag, cold_local = cold_prepare(settings, repo, WHEELHOUSE_REQUIREMENTS)
+        tag, cold = cold_prepare(settings, repo, args.requirement + "\n")
         box = DockerSandbox(settings)
-        t0 = time.perf_counter()
-        assert box.prepare(repo) == tag
-        cold = time.perf_counter() - t0
-        if box.builds != 1:
-            sys.exit(f"expected a cold build of {tag}, got {box.builds} builds")
+        box.prepare(repo)
 
         again = DockerSandbox(settings)
         t0 = time.perf_counter()
@@ -106,13 +120,16 @@ def main() -> None:
 
     mean_overhead = statistics.mean(overheads)
     print(f"cold dependency-image build ({args.requirement}, {tag}): {cold:.2f} s")
+    print(f"cold build, wheelhouse only (numpy pyyaml pytest, {local_tag}): {cold_local:.2f} s")
     print(f"second prepare, same requirements (cache hit):       {cached:.3f} s")
     print(f"warm DockerSandbox.run() wall, python -c pass:       {stats(walls)} ({args.runs} runs)")
     print(f"warm overhead beyond the program's own duration:     {stats(overheads)}")
     print(f"bare `docker run --rm` wall, python -c pass:         {stats(bare)}")
     verdict = "met" if mean_overhead < TARGET_S else "MISSED"
     print(f"target: warm overhead < {TARGET_S:.0f} s -> {verdict}")
-    if mean_overhead >= TARGET_S:
+    hit = "met" if cached < CACHE_HIT_TARGET_S else "MISSED"
+    print(f"target: cache-hit prepare < {CACHE_HIT_TARGET_S} s -> {hit}")
+    if mean_overhead >= TARGET_S or cached >= CACHE_HIT_TARGET_S:
         sys.exit(1)
 
 

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict
 
 from sandbox.settings import Limits
 
+ENOSPC_TEXT = "No space left on device"
+"""What a program prints when a write failed for want of space (a disk-limit verdict)."""
+
 
 class RunResult(BaseModel):
     """Outcome of running a command on a repository. A failing, hanging or memory-hungry
@@ -24,6 +27,14 @@ class RunResult(BaseModel):
     """The wall-clock limit was hit and the program killed."""
     oom_killed: bool = False
     """The kernel killed the program for exceeding the memory limit."""
+    disk_limit_exceeded: bool = False
+    """The program wrote past a size limit of the sandbox's filesystems (``/workspace``,
+    ``/tmp``): one was full when it ended, or it failed with ENOSPC ("No space left on
+    device"), or (local sandbox) a file outgrew ``RLIMIT_FSIZE``. Also set, without a run, when
+    the repository itself does not fit in the workspace. Such a run never counts as passed."""
+    disk_used_mb: dict[str, int] = {}
+    """MiB in use per size-limited filesystem (``/workspace``, ``/tmp``) when the program ended;
+    empty when unknown (timeout, local sandbox)."""
     duration_s: float = 0.0
     """Time the program ran, in seconds."""
     stdout: str = ""
@@ -43,7 +54,12 @@ class RunResult(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+        return (
+            self.exit_code == 0
+            and not self.timed_out
+            and not self.oom_killed
+            and not self.disk_limit_exceeded
+        )
 
 
 @runtime_checkable

@@ -5,6 +5,8 @@ temporary folder; the program runs in its own session with resource limits (addr
 processes, CPU time), is killed with its whole process group on timeout, and loses network
 access where ``unshare -rn`` works (user namespaces); where it does not, the run is marked as
 networked in its stderr header. Dependencies go into a virtualenv per requirements hash.
+Disk use is bounded per file only (``RLIMIT_FSIZE`` = ``Limits.workspace_mb``): a file that
+outgrows it, or ENOSPC, is the ``disk_limit_exceeded`` verdict; the total is not capped.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import venv
 from functools import cache
 from pathlib import Path
 
-from sandbox.base import RunResult
+from sandbox.base import ENOSPC_TEXT, RunResult
 from sandbox.errors import DependencyInstallError
 from sandbox.requirements import normalize_requirements
 from sandbox.settings import Limits, SandboxSettings
@@ -48,6 +50,8 @@ def _limit(limits: Limits) -> None:  # runs in the child, before exec
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     cpu = int(limits.wall_s * max(1.0, limits.cpus)) + 5
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    size = limits.workspace_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     if os.getuid() != 0:  # RLIMIT_NPROC does not bind root
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.pids, limits.pids))
 
@@ -102,8 +106,18 @@ class LocalSandbox:
         self.python = str(python)
         return str(target)
 
+    def _argv(self, command: str, limits: Limits) -> tuple[list[str], str]:
+        """The command line (cut off the network where possible) and a note for stderr."""
+        argv = ["/bin/sh", "-c", command]
+        if limits.network:
+            return argv, ""
+        if can_unshare_network():
+            return ["unshare", "-rn", *argv], ""
+        return argv, "[paper2code: network could not be cut on this machine]\n"
+
     def run(self, repo: Path, command: str, *, limits: Limits | None = None) -> RunResult:
         limits = limits or self.settings.limits
+        argv, header = self._argv(command, limits)
         with tempfile.TemporaryDirectory(prefix="p2c-local-") as tmp:
             work = Path(tmp) / "workspace"
             dropped = copy_repo(repo, work)
@@ -115,43 +129,23 @@ class LocalSandbox:
                 "PYTHONUNBUFFERED": "1",
                 "LANG": "C.UTF-8",
             }
-            argv = ["/bin/sh", "-c", command]
-            header = ""
-            if not limits.network:
-                if can_unshare_network():
-                    argv = ["unshare", "-rn", *argv]
-                else:
-                    header = "[paper2code: network could not be cut on this machine]\n"
             started = time.monotonic()
-            proc = subprocess.Popen(
-                argv,
-                cwd=work,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-                preexec_fn=lambda: _limit(limits),
-            )
-            timed_out = False
-            try:
-                out, err = proc.communicate(timeout=limits.wall_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)
-                out, err = proc.communicate()
-            except BaseException:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                raise
+            returncode, out, err, timed_out = _run_limited(argv, work, env, limits)
             duration = time.monotonic() - started
         stdout, t1 = tail(out, limits.output_bytes)
         stderr, t2 = tail(err, limits.output_bytes)
-        oom = proc.returncode != 0 and "MemoryError" in stderr
+        oom = returncode != 0 and "MemoryError" in stderr
+        # SIGXFSZ kills a shell; Python ignores it and raises EFBIG ("File too large") instead
+        disk = returncode == -signal.SIGXFSZ or (
+            (timed_out or returncode != 0)
+            and any(text in stdout + stderr for text in (ENOSPC_TEXT, "File too large"))
+        )
         return RunResult(
             command=command,
-            exit_code=None if timed_out else proc.returncode,
+            exit_code=None if timed_out else returncode,
             timed_out=timed_out,
             oom_killed=oom,
+            disk_limit_exceeded=disk,
             duration_s=round(duration, 3),
             stdout=stdout,
             stderr=header + stderr,
@@ -159,3 +153,30 @@ class LocalSandbox:
             sandbox="local",
             dropped=[str(d) for d in dropped],
         )
+
+
+def _run_limited(
+    argv: list[str], cwd: Path, env: dict[str, str], limits: Limits
+) -> tuple[int, bytes, bytes, bool]:
+    """(return code, stdout, stderr, timed out) of ``argv`` in its own session under
+    ``limits``; the whole process group is killed at the wall-clock limit or on an error."""
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: _limit(limits),
+    )
+    try:
+        out, err = proc.communicate(timeout=limits.wall_s)
+        return proc.returncode, out, err, False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        return proc.returncode, out, err, True
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise

@@ -175,6 +175,8 @@ class IterationRecord(BaseModel):
     exit_code: int | None
     timed_out: bool = False
     oom_killed: bool = False
+    disk_limit_exceeded: bool = False
+    """The run wrote past a size limit of the sandbox's filesystems (see ``RunResult``)."""
     duration_s: float = 0.0
     error: str | None = None
     signature: str | None = None
@@ -255,19 +257,28 @@ def _dependency_failure(exc: DependencyInstallError, repo: Path) -> Failure:
     )
 
 
+def _disk_note(result: RunResult, prefix: str) -> str:
+    """`` (prefix /tmp 512 MiB, …)`` of the filesystems holding at least 1 MiB, or ''."""
+    used = [f"{path} {mib} MiB" for path, mib in sorted(result.disk_used_mb.items()) if mib]
+    return f" ({prefix} {', '.join(used)})" if used else ""
+
+
 def _run_failure(result: RunResult, repo: Path, workdirs: tuple[str, ...]) -> Failure:
     failure = diagnose(f"{result.stdout}\n{result.stderr}", repo, workdirs=workdirs)
-    if result.timed_out or result.oom_killed:
-        kind = "Timeout" if result.timed_out else "OutOfMemory"
-        message = (
-            "killed at the wall-clock limit"
-            if result.timed_out
-            else "killed for exceeding the memory limit"
-        )
+    if result.disk_limit_exceeded or result.timed_out or result.oom_killed:
+        if result.disk_limit_exceeded:  # first: a full tmpfs can also end in a kill
+            kind, message = "DiskLimitExceeded", "wrote past the sandbox's disk limit"
+            note = _disk_note(result, "in use:")
+        elif result.timed_out:
+            kind, message, note = "Timeout", "killed at the wall-clock limit", ""
+        else:
+            kind, message = "OutOfMemory", "killed for exceeding the memory limit"
+            note = _disk_note(result, "files held in RAM:")  # tmpfs counts toward memory
         return failure.model_copy(
             update={
                 "error_type": kind,
-                "message": message,
+                "message": message + note,
+                # the signature leaves out the sizes, so a repeat is recognized as one
                 "signature": failure_signature(kind, message, failure.suspects),
             }
         )
@@ -334,6 +345,7 @@ class _Iteration:
             exit_code=r.exit_code,
             timed_out=r.timed_out,
             oom_killed=r.oom_killed,
+            disk_limit_exceeded=r.disk_limit_exceeded,
             duration_s=r.duration_s,
             error=self.failure.error if self.failure else None,
             signature=self.failure.signature if self.failure else None,

@@ -24,6 +24,7 @@ __all__ = [
     "canonical",
     "merge_requirements",
     "normalize_requirements",
+    "parsed_requirements",
     "requirement_lines",
     "requirement_name",
     "requirement_names",
@@ -61,6 +62,17 @@ def requirement_name(line: str) -> str | None:
     except InvalidRequirement:
         m = _LEADING_NAME.match(text)
         return canonical(m[1]) if m else None
+
+
+def parsed_requirements(lines: Iterable[str]) -> list[Requirement]:
+    """The lines that parse as PEP 508 requirements (options, paths and URLs left out)."""
+    out = []
+    for line in lines:
+        try:
+            out.append(Requirement(_strip_comment(line)))
+        except InvalidRequirement:
+            continue
+    return out
 
 
 def requirement_names(lines: Iterable[str]) -> set[str]:

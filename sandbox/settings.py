@@ -32,11 +32,20 @@ class Limits(BaseModel):
     wall_s: float = Field(default=600.0, gt=0)
     """Wall-clock limit in seconds; on expiry the container is killed and the run reported as timed out."""
     memory_mb: int = Field(default=4096, gt=0)
-    """Hard memory cap in MiB (swap included); an OOM kill is reported, not retried."""
+    """Hard memory cap in MiB (swap included); an OOM kill is reported, not retried. Files the
+    program writes into ``/workspace`` and ``/tmp`` are held in RAM (tmpfs) and count toward
+    it: keep it above ``workspace_mb`` plus ``SandboxSettings.tmp_mb`` plus what the program
+    itself needs, else a runaway write ends as an OOM kill instead of a disk verdict."""
     cpus: float = Field(default=2.0, gt=0)
     """CPU quota in cores (fractions allowed)."""
     pids: int = Field(default=256, gt=0)
     """Maximum number of processes and threads; holds against fork bombs."""
+    workspace_mb: int = Field(default=2048, gt=0)
+    """Size cap of ``/workspace`` (the repository copy plus everything the program writes there),
+    in MiB. Writes past it fail with ENOSPC and the run is reported as ``disk_limit_exceeded``;
+    a repository larger than this is not run at all. The workspace is a tmpfs, so what is in it
+    counts toward ``memory_mb`` too (Docker sandbox; ``--sandbox local`` caps each file at this
+    size with ``RLIMIT_FSIZE`` instead)."""
     output_bytes: int = Field(default=1_000_000, gt=0)
     """Cap on captured stdout and on stderr each, in bytes; the tail is kept, the head dropped."""
     network: bool = False
@@ -74,6 +83,19 @@ class PipOptions(BaseModel):
     Default: ``$PIP_CERT`` when that names a file."""
     timeout_s: int = Field(default=120, gt=0)
     """pip's network timeout per request, in seconds."""
+    cpu_only: bool = True
+    """Resolve the GPU frameworks in ``cpu_packages`` to CPU builds: a requirement on one of them
+    is pinned to the newest local CPU wheel (in ``find_links``) that satisfies it, even when the
+    index has a newer (CUDA) build, and ``cpu_index_url`` is consulted for the rest. Default on:
+    smoke runs need no GPU, and PyPI's Linux torch pulls in gigabytes of CUDA libraries. Turn it
+    off for GPU runs."""
+    cpu_index_url: str | None = None
+    """An index of CPU builds used (as an extra index) when a requirement names a package of
+    ``cpu_packages`` that no local wheel satisfies, e.g. ``https://download.pytorch.org/whl/cpu``
+    (whose ``+cpu`` versions sort above PyPI's equal ones). Default: none."""
+    cpu_packages: tuple[str, ...] = ("torch", "torchvision", "torchaudio")
+    """Distributions (PEP 503 names) whose default Linux builds are GPU builds; ``cpu_only``
+    applies to them."""
 
     def args(self, *, wheelhouse: str | None = None) -> list[str]:
         """pip command-line options for an install (the CA bundle is passed separately:
@@ -104,8 +126,10 @@ class SandboxSettings(BaseModel):
     """Image the Dockerfile starts from with ``build-base --offline``: a debootstrapped Debian
     root filesystem imported into Docker (built by ``sandbox/bootstrap_rootfs.sh`` if absent)."""
     base_packages: tuple[str, ...] = ("numpy", "pyyaml", "pytest")
-    """Packages preinstalled in the base image, so most generated repositories need no network
-    to build their dependency image."""
+    """Packages whose wheels (with their dependencies) the base image keeps in its wheelhouse
+    (``/opt/paper2code/wheels``), so most generated repositories' dependency images build
+    without the network. They are not installed: the program sees only what its
+    ``requirements.txt`` declares."""
     limits: Limits = Field(default_factory=Limits)
     """Resource limits for each run."""
     pip: PipOptions = Field(default_factory=PipOptions)
@@ -115,7 +139,9 @@ class SandboxSettings(BaseModel):
     user: str = "1000:1000"
     """Non-root uid:gid the program runs as."""
     tmp_mb: int = Field(default=512, gt=0)
-    """Size of the tmpfs mounted at ``/tmp`` (also ``$HOME``), in MiB."""
+    """Size of the tmpfs mounted at ``/tmp`` (also ``$HOME``), in MiB; filling it is reported as
+    ``disk_limit_exceeded`` like filling the workspace, and it counts toward
+    ``Limits.memory_mb``."""
     venv_cache: Path | None = None
     """Where ``--sandbox local`` keeps its per-requirements virtualenvs
     (default ``~/.cache/paper2code/venvs``)."""

@@ -148,9 +148,40 @@ async def test_missing_dependency_is_added_and_the_image_rebuilt(tmp_path: Path)
     check_artifacts(out, summary)
 
 
+async def test_an_undeclared_package_fails_then_is_declared_deterministically(
+    tmp_path: Path,
+) -> None:
+    """Hermetic smoke runs: yaml imported, only numpy declared. The base image keeps pyyaml in
+    its wheelhouse but installs nothing undeclared, so the first run fails as it would on a
+    clean machine; the missing-dependency fix declares pyyaml and the rerun passes."""
+    files = {
+        "main.py": "import numpy as np\nimport yaml\n\nprint(yaml.safe_dump({'n': int(np.ones(3).sum())}))\n",
+        "requirements.txt": "numpy\n",
+    }
+    repo, gen = make_repo(tmp_path, files)
+    out = tmp_path / "debug"
+    summary = await repair(
+        repo, sandbox(), None, Budget(max_iters=3), out=out, command=SMOKE, generated=gen
+    )
+    assert summary.status == "passed", summary.reason
+    first, second = summary.iterations
+    assert first.error == "ModuleNotFoundError: No module named 'yaml'"
+    assert first.fix == "deterministic" and first.fix_description == (
+        "add pyyaml to requirements.txt (No module named 'yaml')"
+    )
+    assert second.passed and second.fix == "none"
+    assert (repo / "requirements.txt").read_text() == "numpy\npyyaml\n"
+    assert (out / "iter-02" / "stdout.txt").read_text() == "n: 3\n\n"
+    env1 = read_json(out / "iter-01" / "result.json")["environment"]
+    env2 = read_json(out / "iter-02" / "result.json")["environment"]
+    assert env1.startswith("paper2code-deps:") and env2.startswith("paper2code-deps:")
+    assert env1 != env2  # a new dependency image for the new requirements
+    check_artifacts(out, summary)
+
+
 async def test_undefined_np_is_imported_without_the_model(tmp_path: Path) -> None:
     source = '"""Entry point."""\n\nx = np.arange(4)\nprint("total", int(x.sum()))\n'
-    repo, gen = make_repo(tmp_path, {"main.py": source})
+    repo, gen = make_repo(tmp_path, {"main.py": source, "requirements.txt": "numpy\n"})
     out = tmp_path / "debug"
     fixer = ScriptedFixer()  # must not be asked
     summary = await repair(
@@ -165,9 +196,9 @@ async def test_undefined_np_is_imported_without_the_model(tmp_path: Path) -> Non
     assert fixed.count("import numpy as np") == 1
     assert "+import numpy as np" in (out / "iter-01" / "patch.diff").read_text()
     assert (out / "iter-02" / "stdout.txt").read_text() == "total 6\n"
-    # one import line added over the generated tree's four
-    assert (summary.lines_added, summary.lines_deleted, summary.base_lines) == (1, 0, 4)
-    assert summary.changed_line_ratio == pytest.approx(1 / 4)
+    # one import line added over the generated tree's five (main.py's four, requirements.txt)
+    assert (summary.lines_added, summary.lines_deleted, summary.base_lines) == (1, 0, 5)
+    assert summary.changed_line_ratio == pytest.approx(1 / 5)
     check_artifacts(out, summary)
 
 
@@ -289,4 +320,35 @@ async def test_uninstallable_requirement_is_a_prepare_failure(tmp_path: Path) ->
     assert read_json(d / "result.json")["phase"] == "prepare"
     suspects = read_json(d / "suspects.json")["failure"]["suspects"]
     assert suspects[0]["file"] == "requirements.txt" and suspects[0]["line"] == 1
+    check_artifacts(out, summary)
+
+
+async def test_a_runaway_write_is_a_disk_limit_failure(tmp_path: Path) -> None:
+    code = (
+        "with open('checkpoint.pt', 'wb') as fh:\n    while True:\n        fh.write(b'w' * 2**20)\n"
+    )
+    repo, gen = make_repo(tmp_path, {"main.py": code})
+    out = tmp_path / "debug"
+    limits = SETTINGS.limits.model_copy(update={"workspace_mb": 16})
+    summary = await repair(
+        repo,
+        sandbox(),
+        None,
+        Budget(max_iters=3, limits=limits),
+        out=out,
+        command=SMOKE,
+        generated=gen,
+    )
+    assert summary.status == "failed"
+    (only,) = summary.iterations
+    assert only.disk_limit_exceeded and not only.timed_out and not only.oom_killed
+    assert (
+        only.error
+        == "DiskLimitExceeded: wrote past the sandbox's disk limit (in use: /workspace 16 MiB)"
+    )
+    assert summary.signatures == [
+        "DiskLimitExceeded|main.py:<module>|wrote past the sandbox's disk limit"
+    ]
+    result = read_json(out / "iter-01" / "result.json")
+    assert result["disk_limit_exceeded"] is True and result["disk_used_mb"]["/workspace"] == 16
     check_artifacts(out, summary)

@@ -222,9 +222,11 @@ def test_network_is_unreachable(box, tmp_path: Path) -> None:
 
 
 def test_pip_cannot_download(box, tmp_path: Path) -> None:
+    # the program's venv has no pip (hermetic); the image's own pip lives outside it
     r = box.run(
         repo_with(tmp_path, ""),
-        "python -m pip download --no-deps --retries 0 --timeout 3 -d /tmp/dl six",
+        "/opt/paper2code/tools/bin/python -m pip download --no-deps --retries 0 --timeout 3 "
+        "-d /tmp/dl six",
         limits=LIMITS.model_copy(update={"wall_s": 20}),
     )
     assert r.exit_code not in (0, None) and not r.timed_out
@@ -297,3 +299,129 @@ def test_the_host_is_out_of_reach(box, tmp_path: Path) -> None:
     assert "/var/run/docker.sock missing" in r.stdout and "/run/docker.sock missing" in r.stdout
     assert secret.read_text() == "original"
     assert sorted(p.name for p in secret.parent.iterdir()) == ["host-secret.txt"]
+
+
+# ----------------------------------------------------------------------------- disk
+
+
+WRITE_3_GIB = (
+    "import sys\n"
+    "written = 0\n"
+    "chunk = b'x' * 2**20\n"
+    "with open('runaway.bin', 'wb') as fh:\n"
+    "    while written < 3 * 1024:  # 3 GiB, in MiB\n"
+    "        fh.write(chunk)\n"
+    "        written += 1\n"
+    "        if written % 256 == 0:\n"
+    "            print('written', written, 'MiB', flush=True)\n"
+    "print('SURVIVED')\n"
+)
+
+
+def _docker_disk_free() -> int:
+    """Free bytes on the filesystem of the daemon's data root (where volumes and layers live)."""
+    import shutil
+
+    import docker
+
+    root = docker.from_env().info().get("DockerRootDir", "/var/lib/docker")
+    return shutil.disk_usage(root).free
+
+
+@pytest.mark.slow
+def test_a_3_gib_write_is_stopped_at_the_workspace_limit(box, tmp_path: Path) -> None:
+    """The workspace is capped (2 GiB here, the default): the write fails with ENOSPC, the
+    verdict is the disk limit (not a timeout, not OOM), and nothing reached the host's disk.
+    memory_mb is above the cap, as the settings ask, since tmpfs pages count toward it."""
+    limits = LIMITS.model_copy(update={"wall_s": 60, "memory_mb": 3072, "workspace_mb": 2048})
+    free_before = _docker_disk_free()
+    t0 = time.monotonic()
+    r = box.run(repo_with(tmp_path, WRITE_3_GIB), "python main.py", limits=limits)
+    elapsed = time.monotonic() - t0
+    free_after = _docker_disk_free()
+    assert r.disk_limit_exceeded, (r.exit_code, r.stderr[-500:])
+    assert not r.ok and not r.timed_out and not r.oom_killed and r.exit_code == 1
+    assert "OSError: [Errno 28] No space left on device" in r.stderr
+    assert "SURVIVED" not in r.stdout
+    reached = [int(line.split()[1]) for line in r.stdout.splitlines()]
+    assert 1792 <= reached[-1] <= 2048  # up to the cap (the last write may be buffered), no more
+    assert r.disk_used_mb["/workspace"] == 2048 and r.disk_used_mb["/tmp"] == 0
+    assert "p2c-fs" not in r.stderr  # the wrapper's report is stripped
+    assert elapsed < 45
+    # 2 GiB were written before the cap stopped it; none of it landed on the host's disk
+    assert free_before - free_after < 1024**3
+
+
+def test_filling_tmp_is_a_disk_verdict_too(box, tmp_path: Path) -> None:
+    box.settings = box.settings.model_copy(update={"tmp_mb": 64})
+    code = (
+        "import os\n"
+        "with open('/tmp/fill', 'wb') as fh:\n"
+        "    for _ in range(128):\n"
+        "        fh.write(b'x' * 2**20)\n"
+    )
+    r = box.run(repo_with(tmp_path, code), "python main.py")
+    assert r.disk_limit_exceeded and not r.ok and not r.oom_killed and not r.timed_out
+    assert r.disk_used_mb == {"/workspace": 0, "/tmp": 64}
+    assert "No space left on device" in r.stderr
+
+
+def test_a_program_that_swallows_enospc_still_does_not_pass(box, tmp_path: Path) -> None:
+    """Writes were refused: exit code 0 does not make it a pass (a full filesystem at the end
+    is the verdict, whatever the program did with the error)."""
+    code = (
+        "try:\n"
+        "    with open('log.txt', 'wb') as fh:\n"
+        "        fh.write(b'x' * 40 * 2**20)\n"
+        "except OSError as exc:\n"
+        "    print('ignored', exc.errno)\n"
+        "print('done')\n"
+    )
+    limits = LIMITS.model_copy(update={"workspace_mb": 16})
+    r = box.run(repo_with(tmp_path, code), "python main.py", limits=limits)
+    assert r.exit_code == 0 and r.stdout == "ignored 28\ndone\n"
+    assert r.disk_limit_exceeded and not r.ok
+    assert r.disk_used_mb["/workspace"] == 16
+
+
+def test_files_count_toward_memory_so_a_small_memory_limit_ends_in_oom(box, tmp_path: Path) -> None:
+    """The documented interplay: with memory_mb below workspace_mb, a runaway write is killed
+    by the memory limit first. The host is protected either way; the files' size is reported."""
+    code = (
+        "with open('big.bin', 'wb') as fh:\n"
+        "    for i in range(1024):\n"
+        "        fh.write(b'x' * 2**20)\n"
+        "print('SURVIVED')\n"
+    )
+    limits = LIMITS.model_copy(update={"memory_mb": 192, "workspace_mb": 2048})
+    r = box.run(repo_with(tmp_path, code), "python main.py", limits=limits)
+    assert r.oom_killed and not r.disk_limit_exceeded and not r.ok
+    assert "SURVIVED" not in r.stdout
+    assert 64 <= r.disk_used_mb["/workspace"] <= 192
+
+
+def test_a_repository_larger_than_the_workspace_is_not_run(tmp_path: Path) -> None:
+    from sandbox.docker_sandbox import DockerSandbox
+
+    b = DockerSandbox(SandboxSettings(limits=LIMITS.model_copy(update={"workspace_mb": 1})))
+    b.image = b.settings.base_image
+    b.client = RecordingClient(b.client)
+    repo = repo_with(tmp_path, "print('ran')\n")
+    (repo / "data.bin").write_bytes(b"\0" * (2 * 2**20))
+    r = b.run(repo, "python main.py")
+    assert r.disk_limit_exceeded and not r.ok and r.exit_code is None
+    assert "does not fit in the workspace limit (1 MiB)" in r.stderr and r.stdout == ""
+    assert r.disk_used_mb == {"/workspace": 2}
+    assert b.client.containers_made == [] and b.client.volumes_made == []
+    # under the limit it fits and runs
+    (repo / "data.bin").write_bytes(b"\0" * (2**20 - 64 * 1024))
+    ok = b.run(repo, "python main.py")
+    assert ok.ok and ok.stdout == "ran\n" and ok.disk_used_mb["/workspace"] == 1
+    b.client.assert_all_removed()
+
+
+def test_stderr_is_returned_exactly_around_the_report(box, tmp_path: Path) -> None:
+    code = "import sys\nprint('out')\nsys.stderr.write('no newline at the end')\n"
+    r = box.run(repo_with(tmp_path, code), "python main.py")
+    assert r.ok and r.stdout == "out\n" and r.stderr == "no newline at the end"
+    assert r.disk_used_mb == {"/workspace": 0, "/tmp": 0} and not r.disk_limit_exceeded

@@ -137,6 +137,31 @@ def test_memory_limit_yields_memory_error(box: LocalSandbox, tmp_path: Path) -> 
     assert roomy.ok and "ALLOCATED" in roomy.stdout
 
 
+def test_a_file_past_the_workspace_limit_is_a_disk_verdict(
+    box: LocalSandbox, tmp_path: Path
+) -> None:
+    """Per file only (RLIMIT_FSIZE): Python gets EFBIG, a shell is killed by SIGXFSZ."""
+    limits = LIMITS.model_copy(update={"workspace_mb": 4})
+    code = (
+        "with open('big.bin', 'wb') as fh:\n"
+        "    for i in range(8):\n"
+        "        fh.write(b'x' * 2**20)\n"
+        "        print('wrote', i + 1, 'MiB', flush=True)\n"
+    )
+    r = box.run(repo_with(tmp_path / "py", {"main.py": code}), "python main.py", limits=limits)
+    assert r.disk_limit_exceeded and not r.ok and not r.oom_killed and not r.timed_out
+    assert "File too large" in r.stderr and r.stdout.splitlines()[-1] == "wrote 4 MiB"
+    shell = box.run(
+        repo_with(tmp_path / "sh", {"x": ""}),
+        "exec dd if=/dev/zero of=big bs=1M count=8",
+        limits=limits,
+    )
+    assert shell.disk_limit_exceeded and shell.exit_code == -25  # SIGXFSZ
+    # under the limit, nothing is reported
+    ok = box.run(repo_with(tmp_path / "ok", {"main.py": code}), "python main.py")
+    assert ok.ok and not ok.disk_limit_exceeded
+
+
 def test_output_over_the_cap_keeps_the_tail(box: LocalSandbox, tmp_path: Path) -> None:
     repo = repo_with(tmp_path, {"main.py": "for i in range(3000):\n    print(f'row {i:04d}')\n"})
     r = box.run(repo, "python main.py", limits=LIMITS.model_copy(update={"output_bytes": 1000}))
