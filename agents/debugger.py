@@ -66,6 +66,7 @@ class DebuggerFixer(RepoAgent):
             exit_code=report.exit_code,
             timed_out=report.timed_out,
             oom_killed=report.oom_killed,
+            disk_limit_exceeded=report.disk_limit_exceeded,
             error=report.error,
             suspects=suspects,
             stderr_tail=report.stderr_tail,

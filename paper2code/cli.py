@@ -18,7 +18,7 @@ from rich.console import Console
 from typer._click.exceptions import ClickException  # typer ≥ 0.29 vendors click (pinned)
 
 from paper2code.errors import ConfigError, Paper2CodeError, PaperError
-from paper2code.settings import Settings
+from paper2code.settings import PIPELINE_ROLES, Settings
 from sandbox.errors import SandboxError
 from sandbox.loop import DebugSummary
 from sandbox.settings import SandboxKind
@@ -83,6 +83,17 @@ def settings_from_options(**options: Any) -> Settings:
         raise ConfigError(f"{where}: {err['msg']} (got {err.get('input')!r})") from exc
 
 
+def _check_endpoint(settings: Settings, roles: tuple[str, ...]) -> None:
+    """An endpoint is configured and answers for the models of ``roles``: a wrong URL, key or
+    model is a one-line error before any work."""
+    from paper2code.llm import require_endpoint
+    from paper2code.llm.preflight import preflight
+
+    require_endpoint(settings.llm)
+    with console.status(f"checking {settings.llm.base_url or 'api.openai.com'}…"):
+        preflight(settings.llm, roles)
+
+
 def _runs_code(settings: Settings) -> None:
     if settings.sandbox.kind == SandboxKind.none:
         raise ConfigError("this command runs code: choose --sandbox docker or --sandbox local")
@@ -123,19 +134,21 @@ def build_base_cmd(
         bool, typer.Option("--offline", help="Build from a debootstrapped Debian rootfs, no pulls")
     ] = False,
     if_missing: Annotated[
-        bool, typer.Option("--if-missing", help="Do nothing when the image exists")
+        bool,
+        typer.Option("--if-missing", help="Do nothing when an image of the current layout exists"),
     ] = False,
     base_from: Annotated[
         str | None, typer.Option("--base-from", help="Image to start from (python:3.11-slim)")
     ] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Tag of the base image")] = None,
 ) -> None:
-    """Build the sandbox base image (Python venv, non-root user, numpy/pyyaml/pytest)."""
-    from sandbox.images import build_base, image_id
+    """Build the sandbox base image (a standard-library-only Python venv, a non-root user, and
+    a local wheelhouse of numpy/pyyaml/pytest for offline dependency images)."""
+    from sandbox.images import base_is_current, build_base
 
     settings = Settings()
     target = tag or settings.sandbox.base_image
-    if if_missing and image_id(target) is not None:
+    if if_missing and base_is_current(target):
         console.print(f"{target} exists", highlight=False)
         return
 
@@ -150,11 +163,24 @@ def build_base_cmd(
 
 
 @sandbox_app.command("cleanup")
-def cleanup_cmd() -> None:
-    """Remove containers and volumes left behind by a killed paper2code process."""
+def cleanup_cmd(
+    everything: Annotated[
+        bool,
+        typer.Option("--all", help="Also remove those of runs still in progress"),
+    ] = False,
+) -> None:
+    """Remove containers and volumes left behind by paper2code processes that are gone (those
+    of a run still in progress are kept unless --all)."""
     from sandbox.docker_sandbox import cleanup_leftovers
 
-    console.print(f"removed {cleanup_leftovers()} container(s)", highlight=False)
+    removed = cleanup_leftovers(everything=everything)
+    for r in removed:
+        console.print(f"removed {r.kind} {r.name} (owner {r.owner})", highlight=False)
+    containers = sum(r.kind == "container" for r in removed)
+    console.print(
+        f"removed {containers} container(s) and {len(removed) - containers} volume(s)",
+        highlight=False,
+    )
 
 
 # ------------------------------------------------------------------------------------ generate
@@ -178,6 +204,17 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """SIGINT and SIGTERM ignored for a short, final step (writing the report)."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _run_pipeline(
     settings: Settings,
     paper: Path,
@@ -191,6 +228,7 @@ def _run_pipeline(
     from paper2code.pipeline import Pipeline
     from paper2code.progress import RichReporter
     from paper2code.report import write_report
+    from paper2code.runstore import RunStore
     from paper2code.settings import STAGES
 
     reporter = RichReporter(console)
@@ -203,13 +241,22 @@ def _run_pipeline(
             outcome = asyncio.run(
                 pipeline.run(paper, stages=stages or list(STAGES), from_stage=from_stage)
             )
+        status, message = outcome.status, outcome.message
+    except KeyboardInterrupt:
+        status, message = RunStore(out).manifest().status, ""
+        if status != "done":  # interrupted for real: say so in the report too, then exit 130
+            reporter.close()
+            with _signals_ignored():
+                write_report(out)
+            raise
     finally:
         reporter.close()
-    report = write_report(out)
-    console.print(f"[bold]run[/] {outcome.status}: {out}  (report: {report})", highlight=False)
-    if outcome.message:
-        console.print(outcome.message, highlight=False)
-    return 0 if outcome.status == "done" else 1
+    with _signals_ignored():  # the run is over: a signal now must not turn it into a failure
+        report = write_report(out)
+        console.print(f"[bold]run[/] {status}: {out}  (report: {report})", highlight=False)
+        if message:
+            console.print(message, highlight=False)
+    return 0 if status == "done" else 1
 
 
 @app.command()
@@ -238,9 +285,13 @@ def generate(
     max_debug_iters: Annotated[
         int | None, typer.Option("--max-debug-iters", help="Repair iterations (default 8)")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start again: delete the run in --out first")
+    ] = False,
 ) -> None:
-    """Turn a paper into a repository: ingest, plan, analyze, code, then run and repair it."""
-    from paper2code.llm import require_endpoint
+    """Turn a paper into a repository: ingest, plan, analyze, code, verify, then run and repair
+    it. Rerunning with the same --out resumes the run."""
+    import shutil
 
     settings = settings_from_options(
         model=model,
@@ -250,10 +301,12 @@ def generate(
         concurrency=concurrency,
         max_debug_iters=max_debug_iters,
     )
-    require_endpoint(settings.llm)
     if not paper.exists():
         raise PaperError(f"{paper}: no such file")
+    _check_endpoint(settings, PIPELINE_ROLES)
     out = out or Path("runs") / slugify(paper.name)
+    if force and out.exists():
+        shutil.rmtree(out)
     stage_list = [s.strip() for s in stages.split(",")] if stages else None
     code = _run_pipeline(settings, paper, out, stages=stage_list, from_stage=from_stage)
     raise typer.Exit(code)
@@ -297,14 +350,7 @@ def smoke(
     if result.ok:
         console.print(f"[green]passed[/] `{cmd}` in {result.duration_s:.1f}s", highlight=False)
         raise typer.Exit(0)
-    why = (
-        "timed out"
-        if result.timed_out
-        else "out of memory"
-        if result.oom_killed
-        else f"exit code {result.exit_code}"
-    )
-    console.print(f"[red]failed[/] `{cmd}`: {why}", highlight=False)
+    console.print(f"[red]failed[/] `{cmd}`: {result.verdict}", highlight=False)
     tail = "\n".join(result.stderr.strip().splitlines()[-15:])
     if tail:
         console.print(tail, highlight=False, markup=False)
@@ -429,11 +475,11 @@ def eval_(
     """Judge a generated repository (reference-free, reference-based with --ref, a PaperBench
     rubric with --rubric); eval.json and the report."""
     from paper2code.evaluate import evaluate_run
-    from paper2code.llm import build_clients, require_endpoint
+    from paper2code.llm import build_clients
     from paper2code.report import write_report
 
     settings = settings_from_options(base_url=base_url, judge_model=judge_model, samples=samples)
-    require_endpoint(settings.llm)
+    _check_endpoint(settings, ("judging",))
     clients, structured = build_clients(settings, run_dir)
     with console.status("judging…"):
         result = asyncio.run(
@@ -484,13 +530,13 @@ def batch(
 ) -> None:
     """Run many papers; resumes unfinished ones; writes summary.csv and summary.md."""
     from paper2code.batch import run_batch
-    from paper2code.llm import build_clients, require_endpoint
+    from paper2code.llm import build_clients
     from paper2code.progress import RichReporter
 
     settings = settings_from_options(
         model=model, base_url=base_url, sandbox=sandbox, max_cost=max_cost
     )
-    require_endpoint(settings.llm)
+    _check_endpoint(settings, PIPELINE_ROLES)
     reporter = RichReporter(console)
     try:
         rows = asyncio.run(
@@ -518,7 +564,9 @@ def batch(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Run directory")] = Path("runs/demo"),
     sandbox: Annotated[SandboxKind | None, SandboxOption] = None,
-    fresh: Annotated[bool, typer.Option(help="Delete an earlier demo run first")] = True,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Delete an earlier demo run first (default: resume it)")
+    ] = False,
 ) -> None:
     """Every stage offline on the shipped sample paper, with SCRIPTED model replies served by a
     local OpenAI-compatible test server; the repository runs and is repaired in the sandbox."""
@@ -529,7 +577,7 @@ def demo(
 
     if fresh and out.exists():
         shutil.rmtree(out)
-    paper = demo_paper(out.parent / f"{out.name}-paper.md")
+    paper = demo_paper(out / "demo-paper.md")
     console.print(
         "[bold yellow]demo:[/] the model replies are scripted (paper2code/demo/transcript.yaml), "
         "served by a loopback OpenAI-compatible server; no real model is called.",
@@ -541,6 +589,7 @@ def demo(
         settings = demo_settings(server.base_url)
         if sandbox:
             settings.sandbox.kind = sandbox
+        _check_endpoint(settings, PIPELINE_ROLES)
         code = _run_pipeline(settings, paper, out, stages=None, from_stage=None)
     raise typer.Exit(code)
 

@@ -30,6 +30,9 @@ MODEL_ROLES: tuple[str, ...] = (
 )
 """Roles that can each use their own model."""
 
+PIPELINE_ROLES: tuple[str, ...] = ("planning", "analysis", "coding", "verifying", "debugging")
+"""The roles of a ``generate`` run (``judging`` belongs to ``eval``)."""
+
 
 class IngestSettings(BaseModel):
     """How papers are read."""
@@ -99,6 +102,12 @@ class LLMSettings(BaseModel):
     model_info: ModelInfoSettings | None = None
     """Capabilities of a model AutoGen does not know. Required for unknown model names; when
     unset and the name is unknown, a conservative default (JSON mode, tools) is used."""
+    preflight: bool = True
+    """Before any work, list the endpoint's models once (short timeout, no retries) to report a
+    wrong URL, a refused key or an unknown model at once. Off for endpoints that do not answer
+    a model listing correctly."""
+    preflight_timeout_s: float = Field(default=3.0, gt=0)
+    """Timeout of the preflight request, in seconds."""
     timeout_s: float = Field(default=300.0, gt=0)
     """Timeout of one HTTP request to the endpoint, in seconds."""
     max_retries: int = Field(default=4, ge=0)

@@ -61,6 +61,20 @@ class RunResult(BaseModel):
             and not self.disk_limit_exceeded
         )
 
+    @property
+    def verdict(self) -> str:
+        """The outcome in a few words: ``passed``, ``timed out``, ``out of memory``,
+        ``disk limit exceeded`` or ``exit code N``."""
+        if self.ok:
+            return "passed"
+        if self.disk_limit_exceeded:
+            return "disk limit exceeded"
+        if self.timed_out:
+            return "timed out"
+        if self.oom_killed:
+            return "out of memory"
+        return f"exit code {self.exit_code}"
+
 
 @runtime_checkable
 class Sandbox(Protocol):

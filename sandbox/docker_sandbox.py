@@ -34,10 +34,10 @@ from sandbox.base import ENOSPC_TEXT, RunResult
 from sandbox.docker_errors import client as docker_client
 from sandbox.docker_errors import docker_errors
 from sandbox.images import DepsImage, OnLog, ensure_deps_image
+from sandbox.ownership import OWNER, labels, owner_alive
 from sandbox.settings import Limits, SandboxSettings
 from sandbox.tree import Dropped, Entry, read_bytes, scan, tail
 
-LABEL = {"paper2code": "1"}
 WORKDIR = "/workspace"
 READY = ".paper2code-copied"
 """Last member of the copy: its presence tells ``WRAPPER`` that the repository is in place."""
@@ -149,17 +149,35 @@ def _ids(user: str) -> tuple[int, int]:
     )
 
 
-def cleanup_leftovers() -> int:
-    """Remove containers and volumes labelled ``paper2code=1`` (left by a killed process)."""
+@dataclass(frozen=True)
+class Removed:
+    """A container or volume ``cleanup_leftovers`` removed."""
+
+    kind: str
+    name: str
+    owner: str
+
+
+def cleanup_leftovers(*, everything: bool = False) -> list[Removed]:
+    """Remove the containers and volumes labelled ``paper2code=1`` whose owning process is gone
+    (see ``sandbox.ownership``), or all of them with ``everything``; returns what it removed."""
+    import docker.errors
+
     c = docker_client()
-    n = 0
+    removed: list[Removed] = []
     with docker_errors("cleaning up"):
         for ct in c.containers.list(all=True, filters={"label": "paper2code=1"}):
-            ct.remove(force=True)
-            n += 1
+            owner = (ct.labels or {}).get(OWNER, "")
+            if everything or not owner_alive(owner):
+                ct.remove(force=True, v=True)
+                removed.append(Removed("container", ct.name, owner or "unknown"))
         for vol in c.volumes.list(filters={"label": "paper2code=1"}):
-            vol.remove(force=True)
-    return n
+            owner = ((vol.attrs or {}).get("Labels") or {}).get(OWNER, "")
+            if everything or not owner_alive(owner):
+                with contextlib.suppress(docker.errors.APIError):  # still in use: leave it
+                    vol.remove(force=True)
+                    removed.append(Removed("volume", vol.name, owner or "unknown"))
+    return removed
 
 
 @dataclass
@@ -191,6 +209,8 @@ class DockerSandbox:
         self.deps: DepsImage | None = None
         """What the last ``prepare`` made ready: tag, whether it was built, size, CPU pins."""
         self.client = docker_client()
+        self.labels = labels()
+        """Labels of every container and volume this sandbox makes: the run and its owner."""
 
     def prepare(self, repo: Path) -> str:
         self.deps = ensure_deps_image(repo, self.settings, on_log=self.on_log)
@@ -250,7 +270,7 @@ class DockerSandbox:
             read_only=True,
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={self.settings.tmp_mb}m,mode=1777"},
             mounts=[docker.types.Mount(WORKDIR, volume.name, type="volume")],
-            labels=LABEL,
+            labels=self.labels,
             detach=True,
         )
 
@@ -274,7 +294,7 @@ class DockerSandbox:
                         "o": f"size={limits.workspace_mb}m,uid={uid},gid={gid},mode=0755,"
                         "nosuid,nodev",
                     },
-                    labels=LABEL,
+                    labels=self.labels,
                 )
                 container = self._container(image, command, volume, limits)
                 container.start()  # the tmpfs volume is mounted from now until the end

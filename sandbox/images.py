@@ -52,6 +52,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 """Colour codes Docker's build output wraps around stderr lines; kept out of logs."""
 LOG_TAIL_LINES = 60
 BASE_LAYOUT = "2"
+BASE_LAYOUT_LABEL = "paper2code.base-layout"
 """``paper2code.base-layout`` label of a base image this module can build on (``Dockerfile``)."""
 TOOLS_PIP = "/opt/paper2code/tools/bin/python -m pip --python /opt/venv/bin/python"
 """pip of the base image, installing into the program's venv from outside it."""
@@ -331,6 +332,12 @@ def _cpu_plan(
     return offered, constraints, []
 
 
+def base_is_current(tag: str) -> bool:
+    """True when the image ``tag`` exists and has the base layout this paper2code expects."""
+    image = _image(tag)
+    return image is not None and (image.labels or {}).get(BASE_LAYOUT_LABEL) == BASE_LAYOUT
+
+
 def _base_image(settings: SandboxSettings) -> Any:
     """The base image, refused when it is missing or of the old, non-hermetic layout."""
     base = _image(settings.base_image)
@@ -339,7 +346,7 @@ def _base_image(settings: SandboxSettings) -> Any:
             f"the sandbox base image {settings.base_image} does not exist: build it with "
             "`make sandbox-image` (or `paper2code sandbox build-base --offline` where pulls fail)"
         )
-    if (base.labels or {}).get("paper2code.base-layout") != BASE_LAYOUT:
+    if (base.labels or {}).get(BASE_LAYOUT_LABEL) != BASE_LAYOUT:
         raise ImageMissing(
             f"the sandbox base image {settings.base_image} was built by an older paper2code "
             "(it preinstalls packages, so smoke runs are not hermetic): rebuild it with "

@@ -35,13 +35,7 @@ def junit_xml(result: RunResult, *, suite: str = "paper2code-smoke", name: str =
         suite_el, "testcase", classname=suite, name=name, time=f"{result.duration_s:.3f}"
     )
     if failed:
-        if result.timed_out:
-            message = "timed out"
-        elif result.oom_killed:
-            message = "killed: out of memory"
-        else:
-            message = f"exit code {result.exit_code}"
-        failure = ET.SubElement(case, "failure", message=f"{result.command}: {message}")
+        failure = ET.SubElement(case, "failure", message=f"{result.command}: {result.verdict}")
         failure.text = _clean(result.stderr)
     ET.SubElement(case, "system-out").text = _clean(result.stdout)
     ET.SubElement(case, "system-err").text = _clean(result.stderr)

@@ -124,6 +124,7 @@ class FailureReport(BaseModel):
     exit_code: int | None
     timed_out: bool = False
     oom_killed: bool = False
+    disk_limit_exceeded: bool = False
     error: str
     """One line: ``KeyError: 'lr'``."""
     error_type: str | None = None
@@ -640,6 +641,7 @@ async def _ask_fixer(
         exit_code=result.exit_code,
         timed_out=result.timed_out,
         oom_killed=result.oom_killed,
+        disk_limit_exceeded=result.disk_limit_exceeded,
         error=failure.error or f"exit code {result.exit_code}",
         error_type=failure.error_type,
         signature=failure.signature,

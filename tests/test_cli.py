@@ -102,3 +102,89 @@ def test_debug_refuses_a_stale_session_folder_without_resume_or_force(tmp_path: 
     forced = cli(*args, "--force")
     assert forced.returncode == 0, forced.stderr  # started again from the fixed original
     assert (out / "repo" / "main.py").read_text() == "print('fixed')\n"
+
+
+def _paper(tmp_path: Path) -> Path:
+    paper = tmp_path / "paper.md"
+    paper.write_text("# A paper\n\n## 1 Method\n\nText.\n")
+    return paper
+
+
+def test_an_unreachable_endpoint_is_reported_at_once(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    started = time.monotonic()
+    r = cli(
+        "generate", str(_paper(tmp_path)), "--out", str(out), "--base-url", "http://127.0.0.1:9/v1"
+    )
+    assert time.monotonic() - started < 3
+    assert r.returncode == 2 and "cannot reach http://127.0.0.1:9/v1" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not out.exists()
+
+
+def test_a_refused_key_and_an_unknown_model_are_reported_at_once(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with LoopbackServer(_debugger_fixes_it, api_key="right-key") as server:
+        base = ["generate", str(_paper(tmp_path)), "--out", str(out), "--base-url", server.base_url]
+        wrong_key = cli(*base, "--model", "loopback-model", env={"OPENAI_API_KEY": "wrong"})
+        assert wrong_key.returncode == 2 and "refused the API key (401)" in wrong_key.stderr
+        unknown = cli(*base, "--model", "gpt-9", env={"OPENAI_API_KEY": "right-key"})
+        assert unknown.returncode == 2 and "does not serve model gpt-9" in unknown.stderr
+        assert "loopback-model" in unknown.stderr  # what it does serve
+        assert server.requests == []  # no chat call was made, let alone paid for
+        skipped = cli(
+            *base, "--model", "gpt-9", "--stages", "ingest",
+            env={"OPENAI_API_KEY": "right-key", "PAPER2CODE_LLM__PREFLIGHT": "false"},
+        )  # fmt: skip
+        assert skipped.returncode == 0, skipped.stderr
+    assert not (tmp_path / "run" / "planning").exists() and (out / "paper" / "paper.json").exists()
+
+
+def _patched_run(monkeypatch: pytest.MonkeyPatch, status: str) -> None:
+    """Pipeline.run records ``status`` in run.json, then a signal arrives (KeyboardInterrupt)."""
+    from paper2code.pipeline import Pipeline
+
+    async def run(self: Pipeline, paper: Path, **_: Any) -> None:
+        self._claim(paper)
+        with self.store.editing() as manifest:
+            manifest.status = status  # type: ignore[assignment]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pipeline, "run", run)
+
+
+@pytest.mark.parametrize(("status", "code"), [("done", 0), ("interrupted", 130)])
+def test_a_signal_while_exiting_keeps_a_finished_run_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: str, code: int
+) -> None:
+    from paper2code.cli import main
+
+    _patched_run(monkeypatch, status)
+    monkeypatch.setenv("PAPER2CODE_LLM__PREFLIGHT", "false")
+    out = tmp_path / "run"
+    args = [
+        "generate",
+        str(_paper(tmp_path)),
+        "--out",
+        str(out),
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+    ]
+    try:
+        main(args)
+        seen = 0
+    except SystemExit as exc:
+        seen = exc.code or 0
+    assert seen == code
+    report = (out / "report.md").read_text()  # written in both cases
+    assert ("rerun the same command to resume" in report) == (status == "interrupted")
+
+
+def test_demo_resumes_by_default_and_keeps_its_paper_inside_the_run(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    first = cli("demo", "--out", str(out), "--sandbox", "none", timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert (out / "demo-paper.md").exists() and not (tmp_path / "demo-paper.md").exists()
+    again = cli("demo", "--out", str(out), "--sandbox", "none", timeout=300)
+    assert again.returncode == 0 and again.stderr.count("already done") >= 5
+    fresh = cli("demo", "--out", str(out), "--sandbox", "none", "--fresh", timeout=300)
+    assert fresh.returncode == 0 and "already done" not in fresh.stderr

@@ -188,7 +188,7 @@ async def test_eval_cli_through_the_loopback_server(tmp_path: Path) -> None:
     bin_ = Path(sys.executable).parent / "paper2code"
     env = {**os.environ, "PAPER2CODE_LLM__MODEL_INFO__STRUCTURED_OUTPUT": "true"}
     env.pop("OPENAI_API_KEY", None)
-    with LoopbackServer(judge([4, 2])) as server:
+    with LoopbackServer(judge([4, 2]), model="judge-x") as server:
         r = await asyncio.to_thread(
             subprocess.run,
             [

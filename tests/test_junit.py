@@ -28,4 +28,9 @@ def test_timeout_and_oom_are_named() -> None:
     t = junit_xml(RunResult(command="c", exit_code=None, timed_out=True))
     o = junit_xml(RunResult(command="c", exit_code=137, oom_killed=True))
     assert 'message="c: timed out"' in t
-    assert 'message="c: killed: out of memory"' in o
+    assert 'message="c: out of memory"' in o
+
+
+def test_disk_limit_is_named() -> None:
+    d = junit_xml(RunResult(command="c", exit_code=0, disk_limit_exceeded=True))
+    assert 'message="c: disk limit exceeded"' in d

@@ -27,6 +27,7 @@ FULL = {
     "exit_code": 1,
     "timed_out": False,
     "oom_killed": False,
+    "disk_limit_exceeded": False,
     "suspects": [],
     "stderr_tail": "Traceback",
     "stdout_tail": "",

@@ -58,7 +58,7 @@ from paper2code.errors import ConfigError, ModelError
 from paper2code.llm.prices import CostBudget, Price, price_for
 from paper2code.llm.recorder import UsageRecorder, capture_call, install_event_capture
 from paper2code.manifest import UsageSummary
-from paper2code.settings import LLMSettings, Settings
+from paper2code.settings import PIPELINE_ROLES, LLMSettings, Settings
 from paper2code.tokens import count_tokens
 
 EXPECTED_OUTPUT_TOKENS = 2_000
@@ -67,7 +67,6 @@ EXPECTED_OUTPUT_TOKENS = 2_000
 DEFAULT_CONTEXT_TOKENS = 128_000
 """Context window assumed for models AutoGen has no token limit for (``remaining_tokens``)."""
 
-PIPELINE_ROLES = ("planning", "analysis", "coding", "verifying", "debugging")
 
 
 def known_model_info(model: str) -> ModelInfo | None:

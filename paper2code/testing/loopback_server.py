@@ -78,6 +78,7 @@ class LoopbackServer:
         timeout_sleep_s: float = 3.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        api_key: str | None = None,
     ) -> None:
         if responder is None:
             responder = Transcript.load()
@@ -85,6 +86,8 @@ class LoopbackServer:
             responder.respond if isinstance(responder, Transcript) else responder
         )
         self.model = model
+        self.api_key = api_key
+        """When set, requests without ``Authorization: Bearer <api_key>`` get a 401."""
         self.ttft_s = ttft_s
         self.tokens_per_s = tokens_per_s
         self.timeout_sleep_s = timeout_sleep_s
@@ -287,10 +290,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 
+    def _authorized(self) -> bool:
+        """False (a 401 sent) when the server wants a key and the request lacks it."""
+        want = self.loop.api_key
+        if want is None or self.headers.get("Authorization") == f"Bearer {want}":
+            return True
+        self._error(401, "Incorrect API key provided (loopback)", "invalid_request_error")
+        return False
+
     def do_GET(self) -> None:
         server = self.loop
         with server._lock:
             server.calls[f"GET {self.route}"] += 1
+        if not self._authorized():
+            return
         if self.route.rstrip("/") in ("/v1/models", "/models"):
             data = {
                 "object": "list",
@@ -333,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         server = self.loop
         body = self._request()
-        if body is None:
+        if body is None or not self._authorized():
             return
         with server._lock:
             server.requests.append(body)
