@@ -2,7 +2,7 @@
 
 An AutoGen ``AssistantAgent`` with two read-only tools (``read_file``, ``search_repo``) over the
 working copy, given the failure report (suspects with excerpts, stderr tail, what the plan
-intended for the suspect files). Its final answer is a ``RepairProposal``: a rationale and
+intended for the suspect files). Its final answer is a ``FixProposal``: a rationale and
 SEARCH/REPLACE edits, which the loop applies (or rejects, feeding the reason back here).
 """
 
@@ -12,21 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from autogen_core.models import ChatCompletionClient
-from pydantic import BaseModel, Field
 
 import prompts
 from agents.base import AgentOptions, RepoAgent
-from sandbox.loop import FailureReport
-from sandbox.patch import Edit
-
-
-class RepairProposal(BaseModel):
-    """The debugger's answer."""
-
-    rationale: str
-    """What causes the failure and why the edits fix it, in one or two sentences."""
-    edits: list[Edit] = Field(default_factory=list)
-    """SEARCH/REPLACE edits, applied in order."""
+from sandbox.loop import FailureReport, FixProposal
 
 
 class DebuggerFixer(RepoAgent):
@@ -73,11 +62,11 @@ class DebuggerFixer(RepoAgent):
             stdout_tail=report.stdout_tail,
             rejected=rejected,
             history=list(self.history),
-            schema=self.schema_text(RepairProposal),
+            schema=self.schema_text(FixProposal),
         )
 
-    async def propose(self, report: FailureReport) -> list[Edit]:
-        """SEARCH/REPLACE edits for the failure in ``report``."""
-        reply = await self.ask_with_tools(self.task(report), RepairProposal)
+    async def propose(self, report: FailureReport) -> FixProposal:
+        """A rationale and SEARCH/REPLACE edits for the failure in ``report``."""
+        reply = await self.ask_with_tools(self.task(report), FixProposal)
         self.history.append(reply.value.rationale)
-        return list(reply.value.edits)
+        return reply.value

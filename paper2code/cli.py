@@ -18,6 +18,7 @@ from rich.console import Console
 from typer._click.exceptions import ClickException  # typer ≥ 0.29 vendors click (pinned)
 
 from paper2code.errors import ConfigError, Paper2CodeError, PaperError
+from paper2code.runlog import run_log
 from paper2code.settings import PIPELINE_ROLES, Settings
 from sandbox.errors import SandboxError
 from sandbox.loop import DebugSummary
@@ -237,7 +238,7 @@ def _run_pipeline(
         settings, out, clients=clients, reporter=reporter, structured_output=structured
     )
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), run_log(out):
             outcome = asyncio.run(
                 pipeline.run(paper, stages=stages or list(STAGES), from_stage=from_stage)
             )
@@ -428,7 +429,7 @@ def _debug(
         console.print("no model endpoint (or --no-model): deterministic fixes only")
     reporter = RichReporter(console)
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), run_log(out):
             summary = asyncio.run(
                 debug_session(
                     settings,
@@ -481,7 +482,7 @@ def eval_(
     settings = settings_from_options(base_url=base_url, judge_model=judge_model, samples=samples)
     _check_endpoint(settings, ("judging",))
     clients, structured = build_clients(settings, run_dir)
-    with console.status("judging…"):
+    with console.status("judging…"), run_log(run_dir):
         result = asyncio.run(
             evaluate_run(
                 run_dir,
@@ -539,17 +540,18 @@ def batch(
     _check_endpoint(settings, PIPELINE_ROLES)
     reporter = RichReporter(console)
     try:
-        rows = asyncio.run(
-            run_batch(
-                papers,
-                out,
-                settings,
-                jobs=jobs,
-                clients_for=lambda run_dir: build_clients(settings, run_dir),
-                slug=slugify,
-                reporter=reporter,
+        with run_log(out):
+            rows = asyncio.run(
+                run_batch(
+                    papers,
+                    out,
+                    settings,
+                    jobs=jobs,
+                    clients_for=lambda run_dir: build_clients(settings, run_dir),
+                    slug=slugify,
+                    reporter=reporter,
+                )
             )
-        )
     finally:
         reporter.close()
     failed = [r for r in rows if r.status != "done"]

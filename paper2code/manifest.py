@@ -29,6 +29,8 @@ class UsageTotals(BaseModel):
     """Prompt tokens the endpoint served from its prefix cache."""
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    uncounted_calls: int = 0
+    """Calls whose cost is not in ``cost_usd``: a local endpoint, or a model with no price."""
 
 
 class UsageSummary(BaseModel):
@@ -40,6 +42,25 @@ class UsageSummary(BaseModel):
     total: UsageTotals = Field(default_factory=UsageTotals)
     unpriced_models: list[str] = Field(default_factory=list)
     """Models with no known price: their calls count as free in ``cost_usd``."""
+    local_models: list[str] = Field(default_factory=list)
+    """Models served by a local endpoint: their calls cost nothing here, and are not counted."""
+
+    def cost_note(self, totals: UsageTotals) -> str | None:
+        """Why ``totals.cost_usd`` leaves calls out, or None when every call is counted."""
+        if not totals.uncounted_calls:
+            return None
+        why = (
+            "local endpoint"
+            if self.local_models and not self.unpriced_models
+            else (
+                "no price known for " + ", ".join(self.unpriced_models)
+                if not self.local_models
+                else "local endpoint / no price known"
+            )
+        )
+        if totals.uncounted_calls == totals.calls:
+            return f"not counted ({why})"
+        return f"{totals.uncounted_calls} of {totals.calls} calls not counted ({why})"
 
 
 class StageRecord(BaseModel):

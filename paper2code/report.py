@@ -1,11 +1,16 @@
-"""``report.md`` for a run: what ran, what it cost, what was and was not verified.
+"""``report.md`` and ``report.html`` for a run: what ran, what it cost, what was and was not
+verified, what failed and what changed.
 
-Pure rendering from ``run.json``, ``debug/summary.json`` and ``eval.json`` through the Jinja
-templates in ``paper2code/templates`` (report layouts, not prompts).
+Rendering from the run directory's artifacts (``run.json``, ``verify/ledger.json``,
+``debug/summary.json`` and ``debug/iter-NN/``, ``repo/``, ``eval.json``) through the Jinja
+templates in ``paper2code/templates`` (report layouts, not prompts). Both formats show the same
+figures.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,7 +21,29 @@ from paper2code.chart import line_chart_svg
 from paper2code.evaluate import EvalResult
 from paper2code.ledger import Ledger
 from paper2code.runstore import RunStore
-from sandbox.loop import DebugSummary
+from sandbox.loop import DebugSummary, IterationRecord
+from sandbox.tree import read_text_tree
+
+OUTPUT_TAIL_LINES = 15
+"""Lines of the last run's output shown in the repository section."""
+
+
+@dataclass(frozen=True)
+class IterationView:
+    """One repair iteration as the report explains it."""
+
+    record: IterationRecord
+    suspect: str
+    """``file:line`` of the top suspect ("" when none was found)."""
+    diff: str
+    """The iteration's patch (unified diff; empty when nothing changed)."""
+
+
+@dataclass(frozen=True)
+class RepoFileView:
+    path: str
+    lines: int | None
+    """None for a binary file."""
 
 
 def _env(*, html: bool = False) -> jinja2.Environment:
@@ -49,6 +76,41 @@ def verification_statement(debug: DebugSummary | None) -> str:
     return "The generated repository was not executed. Nothing was verified."
 
 
+def _iterations(store: RunStore, debug: DebugSummary | None) -> list[IterationView]:
+    views = []
+    for it in debug.iterations if debug else []:
+        folder = store.path("debug", f"iter-{it.n:02d}")
+        suspect = ""
+        if (folder / "suspects.json").is_file():
+            failure = json.loads((folder / "suspects.json").read_text("utf-8")).get("failure")
+            top = (failure or {}).get("suspects") or []
+            suspect = f"{top[0]['file']}:{top[0]['line']}" if top else ""
+        diff = folder / "patch.diff"
+        views.append(IterationView(it, suspect, diff.read_text("utf-8") if diff.is_file() else ""))
+    return views
+
+
+def _output_tail(store: RunStore, debug: DebugSummary | None) -> str:
+    """The end of what the last run printed (stdout, then stderr)."""
+    if not debug or not debug.iterations:
+        return ""
+    folder = store.path("debug", f"iter-{debug.iterations[-1].n:02d}")
+    text = ""
+    for name in ("stdout.txt", "stderr.txt"):
+        if (folder / name).is_file():
+            text += (folder / name).read_text("utf-8", errors="replace")
+    return "\n".join(text.rstrip().splitlines()[-OUTPUT_TAIL_LINES:])
+
+
+def _repository(store: RunStore) -> list[RepoFileView]:
+    """The final repository (``repo/``, else the generated snapshot) with line counts."""
+    root = store.path("repo") if store.exists("repo") else store.path("repo.generated")
+    return [
+        RepoFileView(path, None if text is None else len(text.splitlines()))
+        for path, text in sorted(read_text_tree(root).items())
+    ]
+
+
 def context(run_dir: Path) -> dict[str, Any]:
     """Everything the report templates show, typed."""
     store = RunStore(run_dir)
@@ -75,6 +137,10 @@ def context(run_dir: Path) -> dict[str, Any]:
         "manifest": manifest,
         "debug": debug,
         "iterations": debug.iterations if debug else [],
+        "iteration_views": _iterations(store, debug),
+        "repository": _repository(store),
+        "output_tail": _output_tail(store, debug),
+        "cost": lambda totals: manifest.usage.cost_note(totals) or f"{totals.cost_usd:.4f}",
         "verification": verification_statement(debug),
         "model": manifest.model or "?",
         "eval": evaluation,

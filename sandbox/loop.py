@@ -60,6 +60,7 @@ __all__ = [
     "DebugSummary",
     "EditRecord",
     "FailureReport",
+    "FixProposal",
     "Fixer",
     "IterationRecord",
     "LoopProgress",
@@ -139,13 +140,22 @@ class FailureReport(BaseModel):
     """0 for the first request of an iteration, then 1, 2… for reflections."""
 
 
+class FixProposal(BaseModel):
+    """A fixer's answer: why, and the SEARCH/REPLACE edits."""
+
+    rationale: str
+    """What causes the failure and why the edits fix it, in one or two sentences."""
+    edits: list[Edit] = []
+    """SEARCH/REPLACE edits, applied in order."""
+
+
 @runtime_checkable
 class Fixer(Protocol):
     """Proposes SEARCH/REPLACE edits for a failure (the LLM debugger, or a scripted double).
     Raises ``BudgetExceeded`` when the next model call would exceed the cost cap (the client
     layer's budget); the loop then stops with status ``stopped``."""
 
-    async def propose(self, report: FailureReport) -> list[Edit]: ...
+    async def propose(self, report: FailureReport) -> FixProposal: ...
 
 
 class EditRecord(BaseModel):
@@ -654,11 +664,12 @@ async def _ask_fixer(
     for attempt in range(budget.max_reflections + 1):
         it.report = report
         try:
-            edits = await fixer.propose(report)
+            proposal = await fixer.propose(report)
         except BudgetExceeded as exc:
             it.note += " → cost budget spent"
             return "stopped", f"cost budget spent: {exc}"
-        applied_report = _apply_edits(repo, edits)
+        it.fix_description = it.fix_description or proposal.rationale
+        applied_report = _apply_edits(repo, proposal.edits)
         it.add(applied_report, "model", attempt)
         applied += len(applied_report.applied)
         if not applied_report.rejected:

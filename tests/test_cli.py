@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from paper2code.testing.loopback_server import LoopbackServer
-from paper2code.testing.transcript import ScriptedReply
+from paper2code.testing.transcript import ScriptedReply, Transcript
 
 BIN = Path(sys.executable).parent / "paper2code"
 
@@ -188,3 +188,17 @@ def test_demo_resumes_by_default_and_keeps_its_paper_inside_the_run(tmp_path: Pa
     assert again.returncode == 0 and again.stderr.count("already done") >= 5
     fresh = cli("demo", "--out", str(out), "--sandbox", "none", "--fresh", timeout=300)
     assert fresh.returncode == 0 and "already done" not in fresh.stderr
+
+
+def test_library_warnings_go_to_the_run_log_not_the_console(tmp_path: Path) -> None:
+    """AutoGen warns "Resolved model mismatch" when the endpoint names its model differently
+    from the name AutoGen resolved (gpt-4o → gpt-4o-2024-08-06): a warning for the log."""
+    out = tmp_path / "run"
+    with LoopbackServer(Transcript.load(), model="gpt-4o") as server:
+        r = cli(
+            "generate", str(_paper(tmp_path)), "--out", str(out), "--base-url", server.base_url,
+            "--model", "gpt-4o", "--stages", "ingest,plan",
+        )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "Resolved model mismatch" not in r.stderr and "Warning" not in r.stderr
+    assert "Resolved model mismatch" in (out / "run.log").read_text()

@@ -14,7 +14,7 @@ import pytest
 from paper2code.progress import SilentReporter
 from sandbox.base import RunResult, Sandbox
 from sandbox.errors import BudgetExceeded, DependencyInstallError, SandboxError
-from sandbox.loop import Budget, DebugSummary, FailureReport, Fixer, repair
+from sandbox.loop import Budget, DebugSummary, FailureReport, Fixer, FixProposal, repair
 from sandbox.patch import Edit
 from sandbox.settings import Limits
 
@@ -83,12 +83,12 @@ class ScriptedFixer:
         self.replies = list(replies)
         self.reports: list[FailureReport] = []
 
-    async def propose(self, report: FailureReport) -> list[Edit]:
+    async def propose(self, report: FailureReport) -> FixProposal:
         self.reports.append(report)
         reply = self.replies.pop(0) if self.replies else []
         if isinstance(reply, BaseException):
             raise reply
-        return reply
+        return FixProposal(rationale="scripted", edits=reply)
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:

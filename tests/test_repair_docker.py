@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.loop import Budget, DebugSummary, FailureReport, repair
+from sandbox.loop import Budget, DebugSummary, FailureReport, FixProposal, repair
 from sandbox.patch import Edit
 from sandbox.settings import Limits, SandboxSettings
 
@@ -65,9 +65,9 @@ class ScriptedFixer:
         self.batches = list(batches)
         self.reports: list[FailureReport] = []
 
-    async def propose(self, report: FailureReport) -> list[Edit]:
+    async def propose(self, report: FailureReport) -> FixProposal:
         self.reports.append(report)
-        return self.batches.pop(0) if self.batches else []
+        return FixProposal(rationale="scripted", edits=self.batches.pop(0) if self.batches else [])
 
 
 def make_repo(root: Path, files: dict[str, str]) -> tuple[Path, Path]:

@@ -68,7 +68,6 @@ DEFAULT_CONTEXT_TOKENS = 128_000
 """Context window assumed for models AutoGen has no token limit for (``remaining_tokens``)."""
 
 
-
 def known_model_info(model: str) -> ModelInfo | None:
     """AutoGen's capabilities of ``model``, or None when AutoGen does not know the name."""
     from autogen_ext.models.openai._model_info import get_info
@@ -300,6 +299,7 @@ class RecordingClient(ChatCompletionClient):
             latency_s=round(latency, 3),
             cost_usd=round(cost, 6),
             priced=self.price.priced,
+            local=self.price.local,
             cache_hit=hit,
             **extra,
         )

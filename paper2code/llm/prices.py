@@ -53,6 +53,9 @@ class Price:
     cached_input: float
     output: float
     priced: bool = True
+    """False when no price is known for the model (its calls count as free)."""
+    local: bool = False
+    """A model served on this machine: its calls cost nothing here and are not counted."""
 
     def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
         uncached = max(0, prompt_tokens - cached_tokens)
@@ -63,7 +66,7 @@ class Price:
         ) / 1_000_000
 
 
-FREE = Price(0.0, 0.0, 0.0, priced=True)
+FREE = Price(0.0, 0.0, 0.0, priced=True, local=True)
 UNKNOWN = Price(0.0, 0.0, 0.0, priced=False)
 
 

@@ -156,7 +156,9 @@ class UsageRecorder:
         stages: dict[str, UsageTotals] = {}
         total = UsageTotals()
         unpriced: set[str] = set()
+        local: set[str] = set()
         for e in self.events:
+            uncounted = e.get("priced") is False or bool(e.get("local"))
             stage = stages.setdefault(str(e.get("stage", "other")), UsageTotals())
             for acc in (stage, total):
                 acc.calls += 1
@@ -164,6 +166,14 @@ class UsageRecorder:
                 acc.cached_tokens += int(e.get("cached_tokens") or 0)
                 acc.completion_tokens += int(e.get("completion_tokens") or 0)
                 acc.cost_usd = round(acc.cost_usd + float(e.get("cost_usd") or 0.0), 6)
+                acc.uncounted_calls += int(uncounted)
             if e.get("priced") is False:
                 unpriced.add(str(e.get("model")))
-        return UsageSummary(stages=stages, total=total, unpriced_models=sorted(unpriced))
+            if e.get("local"):
+                local.add(str(e.get("model")))
+        return UsageSummary(
+            stages=stages,
+            total=total,
+            unpriced_models=sorted(unpriced),
+            local_models=sorted(local),
+        )
