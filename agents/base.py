@@ -70,13 +70,16 @@ def schema_text(schema: type[BaseModel], options: AgentOptions) -> str:
     return json.dumps(request_schema(schema, options), separators=(",", ":"), sort_keys=True)
 
 
-def new_context(history: Sequence[tuple[str, str]] = ()) -> UnboundedChatCompletionContext:
-    """A conversation holding earlier (user task, raw assistant reply) turns, so a resumed
-    conversation continues byte-identically where it stopped."""
+def new_context(
+    history: Sequence[tuple[str, str]] = (), *, speaker: str = "assistant"
+) -> UnboundedChatCompletionContext:
+    """A conversation holding earlier (user task, raw reply of ``speaker``) turns, so a resumed
+    conversation continues byte-identically where it stopped (``speaker`` is the agent's name,
+    as AgentChat records the replies it makes itself)."""
     messages: list[LLMMessage] = []
     for task, raw in history:
         messages.append(UserMessage(content=task, source="user"))
-        messages.append(AssistantMessage(content=raw, source="assistant"))
+        messages.append(AssistantMessage(content=raw, source=speaker))
     return UnboundedChatCompletionContext(initial_messages=messages)
 
 

@@ -1,18 +1,28 @@
-"""The planner: one conversation, five turns (overall plan → architecture → logic → config →
-requirements ledger).
+"""The planner: five turns over one shared conversation prefix, two of them side by side.
+
+    overall plan ─▶ architecture ─┬─▶ logic design ──────────┬─▶ configuration
+                                  └─▶ requirements ledger ───┘
+
+Every turn continues the conversation of the turns it builds on (``Turn.after``), so all of them
+open with the same bytes (system message, paper, overall plan, architecture) and an endpoint's
+prefix cache serves that part. The logic design and the requirements ledger need only the
+architecture, so they run at the same time; the configuration turn sees both and must hold every
+config key the ledger names (its reply is validated against them).
 
 Each turn's validated reply is handed to ``on_turn`` the moment it exists, so the caller can
-save it; on resume, saved turns are replayed into the conversation as they were and only the
-missing turns are asked.
+save it; on resume, saved turns are replayed into their conversations as they were and only the
+missing turns (and those built on a redone one) are asked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from autogen_core.models import AssistantMessage, ChatCompletionClient, UserMessage
+from autogen_core.models import ChatCompletionClient
 from pydantic import BaseModel, ValidationError
 
 import prompts
@@ -27,18 +37,37 @@ from paper2code.schemas import (
     OverallPlan,
     Plan,
     RequirementsLedger,
-    config_keys,
+    config_reply_model,
     ledger_reply_model,
 )
 
-TURNS: tuple[tuple[str, type[BaseModel], str], ...] = (
-    ("overall", OverallPlan, "planner_overall.md"),
-    ("architecture", ArchitectureDesign, "planner_architecture.md"),
-    ("logic", LogicDesign, "planner_logic.md"),
-    ("config", ConfigDesign, "planner_config.md"),
-    ("requirements", RequirementsLedger, "planner_requirements.md"),
+
+@dataclass(frozen=True)
+class Turn:
+    """One planning turn: its reply model, its prompt, and the turns it continues."""
+
+    name: str
+    schema: type[BaseModel]
+    template: str
+    after: tuple[str, ...]
+    """The turns whose (task, reply) pairs precede this one in its conversation, in order."""
+
+
+TURNS: tuple[Turn, ...] = (
+    Turn("overall", OverallPlan, "planner_overall.md", ()),
+    Turn("architecture", ArchitectureDesign, "planner_architecture.md", ("overall",)),
+    Turn("logic", LogicDesign, "planner_logic.md", ("overall", "architecture")),
+    Turn(
+        "requirements", RequirementsLedger, "planner_requirements.md", ("overall", "architecture")
+    ),
+    Turn(
+        "config",
+        ConfigDesign,
+        "planner_config.md",
+        ("overall", "architecture", "logic", "requirements"),
+    ),
 )
-"""The planning turns: (name, reply model, prompt template)."""
+"""The planning turns in the order they are numbered."""
 
 OnTurn = Callable[[str, BaseModel, str], Awaitable[None] | None]
 
@@ -51,18 +80,21 @@ def turn_task(template: str, schema: type[BaseModel], paper_md: str, options: Ag
     return prompts.render(template, **variables)
 
 
-def turn_schema(
-    name: str, schema: type[BaseModel], results: Mapping[str, BaseModel]
-) -> type[BaseModel]:
-    """The reply model of a turn: the requirements turn may only name the planned files and the
-    keys of the planned config (enums the endpoint enforces); other turns are fixed."""
-    if name != "requirements":
-        return schema
-    logic = reconcile(results["architecture"], results["logic"])  # type: ignore[arg-type]
-    config = results["config"]
-    assert isinstance(config, ConfigDesign)
-    files = [*logic.task_list, *[p for p in TRACEABLE_EXTRAS if p not in logic.task_list]]
-    return ledger_reply_model(files, config_keys(config.config_yaml))
+def turn_schema(turn: Turn, results: Mapping[str, BaseModel]) -> type[BaseModel]:
+    """The reply model of a turn for this plan: the requirements ledger may only name the
+    planned files; the configuration must hold every config key the ledger names."""
+    if turn.name == "requirements":
+        architecture = results["architecture"]
+        assert isinstance(architecture, ArchitectureDesign)
+        planned = [f.path for f in architecture.files]
+        return ledger_reply_model([*planned, *[p for p in TRACEABLE_EXTRAS if p not in planned]])
+    if turn.name == "config":
+        ledger = results["requirements"]
+        assert isinstance(ledger, RequirementsLedger)
+        return config_reply_model(
+            sorted({r.config_key for r in ledger.requirements if r.config_key})
+        )
+    return turn.schema
 
 
 def reconcile(architecture: ArchitectureDesign, logic: LogicDesign) -> LogicDesign:
@@ -99,43 +131,67 @@ class Planner:
         *,
         done: Mapping[str, str] | None = None,
         on_turn: OnTurn | None = None,
+        limit: asyncio.Semaphore | None = None,
     ) -> Plan:
         """Plan the repository for ``paper_md``. ``done`` maps turn names to raw replies saved
-        by an earlier run; those turns are replayed, not asked again."""
-        done = dict(done or {})
-        system = prompts.render("system.md")
-        context = new_context()
-        results: dict[str, BaseModel] = {}
-        replaying = True
-        for name, base, template in TURNS:
-            schema = turn_schema(name, base, results)
-            task = turn_task(template, schema, paper_md, self.options)
-            raw = done.get(name)
-            if replaying and raw is not None:
-                try:
-                    results[name] = parse_reply(raw, schema)
-                except ValidationError:
-                    pass  # a stale or foreign artifact: ask this turn (and the later ones) again
-                else:
-                    await context.add_message(UserMessage(content=task, source="user"))
-                    await context.add_message(AssistantMessage(content=raw, source="planner"))
-                    continue
-            replaying = False  # later turns depend on this one: never reuse them
-            agent = make_agent(
-                "planner", self.client, system, schema, self.options, context=context
-            )
-            reply = await ask(agent, context, task, schema, self.options)
-            results[name] = reply.value
-            if on_turn is not None:
-                maybe = on_turn(name, reply.value, reply.raw)
-                if inspect.isawaitable(maybe):
-                    await maybe
-        architecture = results["architecture"]
-        logic = reconcile(architecture, results["logic"])  # type: ignore[arg-type]
+        by an earlier run; those turns are replayed, not asked again. ``limit`` bounds the turns
+        in flight (two can run side by side)."""
+        run = _Run(self, paper_md, dict(done or {}), on_turn, limit or asyncio.Semaphore(2))
+        pending = list(TURNS)
+        while pending:
+            ready = [t for t in pending if all(a in run.results for a in t.after)]
+            await asyncio.gather(*(run.turn(t) for t in ready))
+            pending = [t for t in pending if t.name not in run.results]
+        r = run.results
         return Plan(
-            overall=results["overall"],  # type: ignore[arg-type]
-            architecture=architecture,  # type: ignore[arg-type]
-            logic=logic,
-            config=results["config"],  # type: ignore[arg-type]
-            requirements=RequirementsLedger.model_validate(results["requirements"].model_dump()),
+            overall=r["overall"],  # type: ignore[arg-type]
+            architecture=r["architecture"],  # type: ignore[arg-type]
+            logic=reconcile(r["architecture"], r["logic"]),  # type: ignore[arg-type]
+            config=ConfigDesign.model_validate(r["config"].model_dump()),
+            requirements=RequirementsLedger.model_validate(r["requirements"].model_dump()),
         )
+
+
+class _Run:
+    """The state of one planning run: replies so far, and which were asked anew."""
+
+    def __init__(
+        self,
+        planner: Planner,
+        paper_md: str,
+        done: dict[str, str],
+        on_turn: OnTurn | None,
+        limit: asyncio.Semaphore,
+    ) -> None:
+        self.planner, self.paper_md, self.done = planner, paper_md, done
+        self.on_turn, self.limit = on_turn, limit
+        self.results: dict[str, BaseModel] = {}
+        self.raws: dict[str, str] = {}
+        self.tasks: dict[str, str] = {}
+        self.fresh: set[str] = set()
+        """Turns asked in this run: the turns built on them cannot be replayed."""
+
+    async def turn(self, turn: Turn) -> None:
+        options = self.planner.options
+        schema = turn_schema(turn, self.results)
+        task = turn_task(turn.template, schema, self.paper_md, options)
+        self.tasks[turn.name] = task
+        saved = self.done.get(turn.name)
+        if saved is not None and not self.fresh & set(turn.after):
+            try:
+                self.results[turn.name], self.raws[turn.name] = parse_reply(saved, schema), saved
+                return
+            except ValidationError:
+                pass  # a stale or foreign artifact: ask this turn (and those built on it) again
+        history = [(self.tasks[a], self.raws[a]) for a in turn.after]
+        context = new_context(history, speaker="planner")
+        system = prompts.render("system.md")
+        agent = make_agent("planner", self.planner.client, system, schema, options, context=context)
+        async with self.limit:
+            reply = await ask(agent, context, task, schema, options)
+        self.results[turn.name], self.raws[turn.name] = reply.value, reply.raw
+        self.fresh.add(turn.name)
+        if self.on_turn is not None:
+            maybe = self.on_turn(turn.name, reply.value, reply.raw)
+            if inspect.isawaitable(maybe):
+                await maybe

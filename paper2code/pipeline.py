@@ -310,13 +310,13 @@ class Pipeline:
             self._skip("plan", "planning/plan.json")
             return
         self.store.set_stage("plan", "running")
-        self.reporter.stage_start("plan", len(TURNS), f"{len(TURNS)} turns")
+        self.reporter.stage_start("plan", len(TURNS), f"{len(TURNS)} turns, two side by side")
         done = {}
-        for turn, _schema, _template in TURNS:
-            raw = self.store.path("planning", "turns", f"{turn}.raw.txt")
+        for turn in TURNS:
+            raw = self.store.path("planning", "turns", f"{turn.name}.raw.txt")
             if raw.exists():
-                done[turn] = raw.read_text(encoding="utf-8")
-                self.reporter.advance("plan", turn, "(saved)")
+                done[turn.name] = raw.read_text(encoding="utf-8")
+                self.reporter.advance("plan", turn.name, "(saved)")
 
         def save_turn(name: str, value: BaseModel, raw: str) -> None:
             self.store.write_text(f"planning/turns/{name}.raw.txt", raw)
@@ -324,9 +324,10 @@ class Pipeline:
             self.reporter.advance("plan", name)
 
         planner = Planner(self.clients("planning"), self.options)
-        async with self.call_limit or asyncio.Semaphore(1):
-            with usage_context(stage="plan", agent="planner"):
-                plan = await planner.plan(self.paper_md(), done=done, on_turn=save_turn)
+        with usage_context(stage="plan", agent="planner"):
+            plan = await planner.plan(
+                self.paper_md(), done=done, on_turn=save_turn, limit=self._limit()
+            )
         self.store.write_text("planning/config.yaml", plan.config.config_yaml)
         self.store.write_text("planning/class_diagram.mmd", plan.architecture.class_diagram)
         self.store.write_text("planning/sequence_diagram.mmd", plan.architecture.sequence_diagram)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -268,12 +269,20 @@ class Requirement(BaseModel):
     files: list[str]
     """Repository files that must implement it (``config.yaml`` for values it holds)."""
     config_key: str | None
-    """Dotted key of config.yaml that holds the value (``optimization.lr``), or None."""
+    """Dotted key of config.yaml that holds the value (``optimization.lr``), or None; the
+    configuration turn writes config.yaml with these keys."""
 
     @field_validator("files")
     @classmethod
     def _some_file(cls, v: list[str]) -> list[str]:
         return [_check_repo_path(p) for p in v]
+
+    @field_validator("config_key")
+    @classmethod
+    def _dotted_key(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*", v):
+            raise ValueError(f"config_key {v!r} must be a dotted key such as 'optimization.lr'")
+        return v
 
 
 class RequirementsLedger(BaseModel):
@@ -296,22 +305,36 @@ class RequirementsLedger(BaseModel):
         return [r for r in self.requirements if path in r.files]
 
 
-def ledger_reply_model(
-    files: Sequence[str], config_keys: Sequence[str]
-) -> type[RequirementsLedger]:
-    """The schema of planning turn 5 for one plan: ``files`` and ``config_key`` may only name the
-    planned files and the keys of its config.yaml (an enum the endpoint enforces)."""
+def ledger_reply_model(files: Sequence[str]) -> type[RequirementsLedger]:
+    """The schema of the requirements turn for one plan: ``files`` may only name the planned
+    files (an enum the endpoint enforces)."""
     file_type: Any = Literal[tuple(files)]  # type: ignore[valid-type]
-    key_type: Any = Literal[tuple(config_keys)] if config_keys else str  # type: ignore[valid-type]
-    requirement = create_model(
-        "Requirement",
-        __base__=Requirement,
-        files=(list[file_type], ...),
-        config_key=(key_type | None, ...),
-    )
+    requirement = create_model("Requirement", __base__=Requirement, files=(list[file_type], ...))
     return create_model(
         "RequirementsLedger", __base__=RequirementsLedger, requirements=(list[requirement], ...)
     )
+
+
+def config_reply_model(keys: Sequence[str]) -> type[ConfigDesign]:
+    """The schema of the configuration turn for one plan: config.yaml must hold every key of
+    ``keys`` (the ledger's ``config_key`` values) as a value."""
+
+    class PlannedConfig(ConfigDesign):
+        required_keys: ClassVar[tuple[str, ...]] = tuple(keys)
+
+        @model_validator(mode="after")
+        def _holds_the_ledgers_keys(self) -> PlannedConfig:
+            present = set(config_keys(self.config_yaml))
+            missing = [k for k in self.required_keys if k not in present]
+            if missing:
+                raise ValueError(
+                    "config_yaml must hold every config_key of the requirements ledger as a "
+                    f"value; missing: {', '.join(missing)}"
+                )
+            return self
+
+    PlannedConfig.__name__ = "ConfigDesign"
+    return PlannedConfig
 
 
 def config_keys(config_yaml: str) -> list[str]:

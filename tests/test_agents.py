@@ -19,21 +19,27 @@ PAPER = "# A paper\n\n## 1 Method\n\nWe do things.\n"
 
 
 @pytest.mark.parametrize("structured", [True, False])
-async def test_planner_five_turns_in_one_conversation(structured: bool) -> None:
+async def test_planner_five_turns_over_one_conversation(structured: bool) -> None:
     client = ScriptedChatCompletionClient(Transcript.load(), structured_output=structured)
     saved: dict[str, str] = {}
     plan = await Planner(client, AgentOptions(structured)).plan(
         PAPER, on_turn=lambda name, value, raw: saved.__setitem__(name, raw)
     )
-    assert list(saved) == ["overall", "architecture", "logic", "config", "requirements"]
+    order = list(saved)
+    assert order[:2] == ["overall", "architecture"] and order[-1] == "config"
+    assert set(order[2:4]) == {"logic", "requirements"}  # side by side after the architecture
     assert plan.logic.task_list == ["data.py", "model.py", "evaluate.py", "train.py", "main.py"]
     assert "smoke" in plan.config.config_yaml
     assert len(plan.requirements.requirements) == 24
     assert plan.requirements.of_file("main.py")[-1].id == "R23"
-    # one conversation: the fifth request carries the four earlier turns and the paper once
+    # the configuration turn continues all four earlier turns, with the paper once
     last = client.requests[-1]
+    assert "Turn 5 of 5" in last[-1]["content"]
     assert sum(m["role"] == "assistant" for m in last) == 4
     assert sum(PAPER.strip() in (m["content"] or "") for m in last) == 1
+    # logic and requirements continue the same two turns: the same prefix, for the cache
+    logic, ledger = (r for r in client.requests if len(r) == 6)
+    assert logic[:5] == ledger[:5]
 
 
 async def test_planner_resume_replays_saved_turns_without_calls() -> None:
@@ -46,9 +52,10 @@ async def test_planner_resume_replays_saved_turns_without_calls() -> None:
     resumed = ScriptedChatCompletionClient(Transcript.load())
     partial = {k: saved[k] for k in ("overall", "architecture")}
     await Planner(resumed, AgentOptions(True)).plan(PAPER, done=partial)
-    assert len(resumed.requests) == 3  # only logic, config and requirements are asked
-    # and the resumed conversation is byte-identical to the original one (cache-friendly)
-    assert resumed.requests[0] == first_requests[2]
+    assert len(resumed.requests) == 3  # only logic, requirements and config are asked
+    # and the resumed conversations are byte-identical to the original ones (cache-friendly)
+    key = lambda r: r[-1]["content"]  # noqa: E731
+    assert sorted(resumed.requests, key=key) == sorted(first_requests[2:], key=key)
 
 
 async def test_stale_saved_turn_is_asked_again() -> None:
@@ -126,3 +133,22 @@ def test_file_kinds_pick_prompt_variants() -> None:
     assert file_kind("reproduce.sh") == "shell"
     assert file_kind("README.md") == "readme"
     assert file_kind("configs/base.yaml") == "other"
+
+
+async def test_logic_and_requirements_turns_run_side_by_side() -> None:
+    """With 1 s to the first token, five turns in a row take over 5 s; the two side by side
+    after the architecture make it four steps."""
+    import time
+
+    from paper2code.llm import make_client
+    from paper2code.settings import ModelInfoSettings
+    from paper2code.testing.loopback_server import LoopbackServer
+
+    with LoopbackServer(Transcript.load(), ttft_s=1.0) as server:
+        info = ModelInfoSettings(structured_output=True)
+        client = make_client(server.llm_settings(model_info=info), "planning")
+        started = time.monotonic()
+        await Planner(client, AgentOptions(True)).plan(PAPER)
+        elapsed = time.monotonic() - started
+    assert len(server.requests) == 5
+    assert 4.0 <= elapsed < 4.8, elapsed

@@ -15,7 +15,13 @@ from paper2code.ledger import (
     same_value,
     verification_model,
 )
-from paper2code.schemas import EvidenceRef, Requirement, RequirementsLedger, ledger_reply_model
+from paper2code.schemas import (
+    EvidenceRef,
+    Requirement,
+    RequirementsLedger,
+    config_reply_model,
+    ledger_reply_model,
+)
 
 CONFIG = """\
 optimization:
@@ -128,13 +134,21 @@ def test_a_verification_reply_must_judge_each_requirement_once() -> None:
     assert [v.id for v in ok.verdicts] == ["R2", "R1"]
 
 
-def test_the_extraction_schema_only_allows_planned_files_and_config_keys() -> None:
-    model = ledger_reply_model(["model.py", "config.yaml"], ["optimization.lr"])
+def test_the_extraction_schema_only_allows_planned_files_and_dotted_keys() -> None:
+    model = ledger_reply_model(["model.py", "config.yaml"])
     good = req("R1", "optimization.lr", "0.5").model_dump()
     assert model.model_validate({"requirements": [good]})
     with pytest.raises(ValidationError):
         model.model_validate({"requirements": [{**good, "files": ["nope.py"]}]})
-    with pytest.raises(ValidationError):
-        model.model_validate({"requirements": [{**good, "config_key": "optimization.LR"}]})
+    with pytest.raises(ValidationError, match="dotted key"):
+        model.model_validate({"requirements": [{**good, "config_key": "learning rate"}]})
     with pytest.raises(ValidationError, match="unique"):
         RequirementsLedger.model_validate({"requirements": [good, good]})
+
+
+def test_the_configuration_must_hold_every_key_the_ledger_names() -> None:
+    model = config_reply_model(["optimization.lr", "model.d_model"])
+    with pytest.raises(ValidationError, match=r"missing: model\.d_model"):
+        model.model_validate({"config_yaml": "optimization: {lr: 0.5}\nsmoke: {}\n"})
+    ok = "optimization: {lr: 0.5}\nmodel: {d_model: 512}\nsmoke: {model: {d_model: 8}}\n"
+    assert model.model_validate({"config_yaml": ok})

@@ -68,7 +68,7 @@ async def test_extraction_reply_that_does_not_validate_is_retried(tmp_path: Path
 
     def respond(messages: list[dict[str, Any]]) -> ScriptedReply:
         last = messages[-1].get("content") or ""
-        if "Turn 5 of 5" in last:
+        if "Turn 4 of 5" in last:
             good["reply"] = transcript.respond(messages).content or ""
             bad = json.loads(good["reply"])
             bad["requirements"][0]["files"] = ["no_such_file.py"]  # not a planned file
@@ -82,7 +82,8 @@ async def test_extraction_reply_that_does_not_validate_is_retried(tmp_path: Path
         p = pipeline(server, out)
         p.options = AgentOptions(False, 2)  # JSON mode: the reply is validated here
         await p.run(demo_paper(tmp_path / "paper.md"), stages=["ingest", "plan"])
-        retry = server.requests[5]["messages"][-1]["content"]
+        lasts = [r["messages"][-1]["content"] for r in server.requests]
+        retry = next(m for m in lasts if "does not validate" in m)
     assert "does not validate as RequirementsLedger" in retry and "files" in retry
     assert (
         len(
