@@ -1,8 +1,10 @@
 """The coder: one call per file, the file's complete contents.
 
 The prompt carries the paper, the plan and the config first (identical bytes across the stage),
-then the file's design and the code of the files it depends on (named, and only those: the
-prompt does not grow with every file written).
+then the file's design and its requirements, then what it imports: in ``interface`` order the
+designed interfaces of those files (all files are written at once), in ``dependency`` order
+their code (each file waits for its imports). Only direct imports are shown, by name: the
+prompt does not grow with every file written.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Coder(RoleAgent):
         analysis: str = "",
         dependencies: Sequence[RepoFile] = (),
         requirements: Sequence[Requirement] = (),
+        interfaces: Sequence[RepoFile] = (),
     ) -> str:
         return prompts.render(
             "coder_file.md",
@@ -56,6 +59,7 @@ class Coder(RoleAgent):
             kind=file_kind(path),
             analysis=analysis,
             dependencies=list(dependencies),
+            interfaces=list(interfaces),
             requirements=list(requirements),
             schema=self.schema_text(CodedFile),
         )
@@ -67,8 +71,10 @@ class Coder(RoleAgent):
         analysis: str = "",
         dependencies: Sequence[RepoFile] = (),
         requirements: Sequence[Requirement] = (),
+        interfaces: Sequence[RepoFile] = (),
     ) -> Reply[CodedFile]:
         """The complete contents of ``path``, implementing the ``requirements`` assigned to it
-        and saying where each is implemented."""
-        task = self.task(shared, path, analysis, dependencies, requirements)
+        and saying where each is implemented; the files it imports are shown by their code
+        (``dependencies``, already written) or by their designed ``interfaces``."""
+        task = self.task(shared, path, analysis, dependencies, requirements, interfaces)
         return with_path(await self.ask_once(task, CodedFile), path)

@@ -113,9 +113,9 @@ def requirements_txt(plan: Plan) -> str:
     return "\n".join(merge_requirements(plan.logic.required_packages, BASE_REQUIREMENTS)) + "\n"
 
 
-def coding_order(plan: Plan) -> tuple[list[str], dict[str, list[str]]]:
+def coding_order(plan: Plan, *, acyclic: bool = True) -> tuple[list[str], dict[str, list[str]]]:
     """All files to write, in task-list order then the extras, with each file's direct
-    dependencies (forward references dropped, so the graph is acyclic)."""
+    dependencies (with ``acyclic``, forward references dropped so no file waits in a cycle)."""
     files = [*plan.logic.task_list, *[p for p in EXTRA_FILES if p not in plan.logic.task_list]]
     deps: dict[str, list[str]] = dict(plan.dependencies())
     entry = ["main.py"] if "main.py" in plan.logic.task_list else []
@@ -124,6 +124,8 @@ def coding_order(plan: Plan) -> tuple[list[str], dict[str, list[str]]]:
     # not wait for any code.
     if "tests/test_smoke.py" not in plan.logic.task_list:
         deps["tests/test_smoke.py"] = entry + deps.get("main.py", [])
+    if not acyclic:
+        return files, {p: [d for d in deps.get(p, []) if d in files and d != p] for p in files}
     return files, break_cycles(files, deps)
 
 
@@ -389,7 +391,7 @@ class Pipeline:
     # ------------------------------------------------------------------ code
     async def stage_code(self) -> None:
         plan = self.plan()
-        files, deps = coding_order(plan)
+        files, deps = coding_order(plan, acyclic=self.settings.pipeline.coding_order != "interface")
         if self.store.exists("coding", "done.json"):
             self._skip("code", f"{len(files)} files")
             return
@@ -411,13 +413,16 @@ class Pipeline:
     async def _code_files(
         self, plan: Plan, files: list[str], deps: dict[str, list[str]], todo: list[str]
     ) -> None:
-        """Code the files of ``todo`` concurrently, each once the files it imports exist."""
+        """Code the files of ``todo`` concurrently: in ``interface`` order all at once, each
+        shown the designed interfaces of the files it imports; in ``dependency`` order each
+        once the files it imports are written, shown their code."""
         draft = self.store.path(DRAFT)
         coder = Coder(self.clients("coding"), self.options)
         shared, limit = self.shared_context(), self._limit()
+        by_interface = self.settings.pipeline.coding_order == "interface"
         finished = {p: asyncio.Event() for p in files}
         for p in files:
-            if p not in todo:
+            if by_interface or p not in todo:
                 finished[p].set()
 
         async def one(path: str) -> None:
@@ -425,15 +430,13 @@ class Pipeline:
                 await finished[dep].wait()
             analysis = self.analysis(path)
             design = analysis.model_dump_json(indent=2) if analysis else ""
-            sources = [
-                RepoFile(d, (draft / d).read_text(encoding="utf-8"))
-                for d in deps.get(path, [])
-                if (draft / d).is_file()
-            ]
+            imports = deps.get(path, [])
+            sources = [] if by_interface else self._sources(imports)
+            interfaces = self._interfaces(imports) if by_interface else []
             reqs = plan.requirements.of_file(path)
             async with limit:
                 with usage_context(stage="code", agent="coder", file=path):
-                    reply = await coder.write(shared, path, design, sources, reqs)
+                    reply = await coder.write(shared, path, design, sources, reqs, interfaces)
             self.store.write_text(f"coding/{flat(path)}.raw.txt", reply.raw)
             trace = reply.value.model_dump(mode="json", include={"path", "implements"})
             self.store.write_json(f"coding/{flat(path)}.trace.json", trace)
@@ -444,6 +447,24 @@ class Pipeline:
             self.reporter.advance("code", path)
 
         await _gather_all([one(p) for p in todo])
+
+    def _sources(self, paths: Sequence[str]) -> list[RepoFile]:
+        """The code of ``paths`` as written so far."""
+        draft = self.store.path(DRAFT)
+        return [
+            RepoFile(p, (draft / p).read_text(encoding="utf-8"))
+            for p in paths
+            if (draft / p).is_file()
+        ]
+
+    def _interfaces(self, paths: Sequence[str]) -> list[RepoFile]:
+        """The designed interfaces (from the analyses) of ``paths``."""
+        shown = []
+        for p in paths:
+            analysis = self.analysis(p)
+            if analysis is not None:
+                shown.append(RepoFile(p, prompts.render("interface_view.md", design=analysis)))
+        return shown
 
     # ------------------------------------------------------------------ verify
     async def stage_verify(self) -> None:

@@ -143,6 +143,11 @@ class PipelineSettings(BaseModel):
     """Model calls in flight at once within a stage (analysis and coding)."""
     max_cost_usd: float | None = Field(default=None, gt=0)
     """Stop cleanly (and resumably) before a call that could exceed this total cost."""
+    coding_order: Literal["interface", "dependency"] = "interface"
+    """``interface``: every file is coded at once, each against the designed interfaces (the
+    analyses) of the files it imports, then a static consistency check reconciles what does
+    not match. ``dependency``: each file waits for the code of the files it imports (the
+    plan's dependency depth sets the wall-clock, and every prompt carries its imports' code)."""
     refine_rounds: int = Field(default=2, ge=0)
     """Rounds of targeted edits for the requirements verification finds unmet (0: verify and
     report only)."""

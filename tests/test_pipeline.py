@@ -309,3 +309,37 @@ def test_demo_command_runs_offline_and_says_replies_were_scripted(tmp_path: Path
     assert 'id="requirements-coverage"' in dom and "97.8%" in dom and "100.0%" in dom
     assert 'id="requirements-revised"' in dom and "missing → implemented" in dom
     assert "verifier's judgement" in dom
+
+
+@pytest.mark.parametrize("order", ["interface", "dependency"])
+async def test_coding_prompts_carry_interfaces_or_code_by_coding_order(
+    tmp_path: Path, paper: Path, order: str
+) -> None:
+    """Interface order: no coding prompt carries another file's code, only the designed
+    interfaces of what it imports. Dependency order: the code of what it imports."""
+    out = tmp_path / "run"
+    with LoopbackServer(Transcript.load()) as server:
+        p = make_pipeline(server, out)
+        p.settings.pipeline.coding_order = order  # type: ignore[assignment]
+        await p.run(paper, stages=["ingest", "plan", "analyze", "code"])
+        prompts_by_file = {
+            requested_file(b["messages"][-1]["content"]): b["messages"][-1]["content"]
+            for b in server.requests
+            if "Write the complete contents of" in (b["messages"][-1].get("content") or "")
+        }
+    code = {
+        f: (out / "coding" / "repo" / f).read_text()
+        for f in ("data.py", "model.py", "train.py", "evaluate.py")
+    }
+    train = prompts_by_file["train.py"]
+    if order == "interface":
+        for path, prompt in prompts_by_file.items():
+            for other, text in code.items():
+                if other != path:
+                    assert text.strip() not in prompt, (path, other)
+                    assert "rng = np.random.default_rng(seed)" not in prompt or path == "data.py"
+        assert '<interface path="model.py">' in train and "def smooth_targets(" in train
+        assert "<file path=" not in train
+    else:
+        assert '<file path="model.py">' in train and code["model.py"].strip() in train
+        assert "<interface path=" not in train

@@ -21,6 +21,7 @@ FULL = {
     "kind": "python",
     "analysis": "ANALYSIS",
     "dependencies": [{"path": "data.py", "content": "x = 1"}],
+    "interfaces": [{"path": "data.py", "content": "def load(path: str) -> list[str]"}],
     "error": "ERR",
     "schema_name": "Plan",
     "command": "bash reproduce.sh --smoke",
@@ -56,6 +57,13 @@ FULL = {
     "numbered": "    1  x = 1",
     "line_count": 1,
     "entries": [],
+    "design": {
+        "purpose": "P",
+        "classes": [{"name": "M", "description": "d", "methods": []}],
+        "functions": [{"name": "f", "signature": "def f(x: int) -> int", "description": "d"}],
+        "config_keys": ["a.b"],
+        "inputs_outputs": "",
+    },
     "leaves": [{"id": "leaf-1", "requirements": "The attention scaling is 1/sqrt(d_k)."}],
     "context": {"leaf-1": ["Implement the Transformer"]},
 }
