@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sandbox.localize import excerpt as numbered_excerpt
 from sandbox.localize import is_serious, ruff_diagnostics
-from sandbox.tree import iter_text_files
+from sandbox.tree import iter_text_files, scan
 
 __all__ = [
     "FINDING_KINDS",
@@ -75,6 +75,7 @@ MAX_FILE_BYTES = 1_000_000
 """Python files larger than this are not analysed."""
 
 EXCERPT_CONTEXT = 2
+_COMPILED = (".so", ".pyd")
 
 
 # ----------------------------------------------------------------------------- models
@@ -208,11 +209,13 @@ def check_repository(
     relative to ``repo``; keys are not checked when it is absent."""
     repo = Path(repo)
     sources = dict(iter_text_files(repo, suffixes=frozenset({".py"}), max_bytes=MAX_FILE_BYTES))
+    entries = scan(repo)[0]
+    layout = [e.rel + "/" if e.kind == "dir" else e.rel for e in entries if e.kind != "link"]
     config_text = None
     config_path = repo / config
     if config_path.is_file() and not config_path.is_symlink():
         config_text = config_path.read_text(encoding="utf-8", errors="replace")
-    report = check_sources(sources, config_yaml=config_text, config_name=config)
+    report = check_sources(sources, config_yaml=config_text, config_name=config, layout=layout)
     if lint:
         started = time.perf_counter()
         lint_findings = _lint(repo, sources, {f.file for f in report.findings if _syntax(f)})
@@ -230,13 +233,17 @@ def check_sources(
     *,
     config_yaml: str | None = None,
     config_name: str = "config.yaml",
+    layout: Iterable[str] = (),
 ) -> ConsistencyReport:
     """The static checks over ``{repository-relative path: text}`` of the repository's Python
-    files and the text of its config file (None: keys are not checked). Pure: nothing is read
-    or run. Files that do not parse are reported as ``lint`` findings and otherwise skipped."""
+    files and the text of its config file (None: keys are not checked). ``layout`` may list the
+    repository's other paths, folders with a trailing ``/``: folders can be imported as
+    namespace packages, and extension modules (``pkg/_ops.cpython-311-x86_64-linux-gnu.so``)
+    exist though their names are unknown. Pure: nothing is read or run. Files that do not
+    parse are reported as ``lint`` findings and otherwise skipped."""
     started = time.perf_counter()
     py = {p: t for p, t in sources.items() if p.endswith(".py")}
-    index = _Index(py)
+    index = _Index(py, layout)
     findings: list[Finding] = list(index.syntax_errors)
     notes: list[str] = []
     tree = _ConfigTree.parse(config_yaml, config_name) if config_yaml is not None else None
@@ -600,12 +607,19 @@ _OPEN_MARKERS = re.compile(
 class _Index:
     """Every Python module of the repository with its top-level names, and import resolution."""
 
-    def __init__(self, sources: Mapping[str, str]) -> None:
+    def __init__(self, sources: Mapping[str, str], layout: Iterable[str] = ()) -> None:
         self.modules: dict[str, _Module] = {}
         self.syntax_errors: list[Finding] = []
         for path in sorted(sources):
             self._parse(path, sources[path])
-        for path in list(sources):
+        for path in layout:
+            if path.endswith(_COMPILED):  # an extension module: its names are unknown
+                folder, _, name = path.rpartition("/")
+                key = f"{folder}/{name.split('.')[0]}.py".lstrip("/")
+                self.modules.setdefault(key, _Module(key, open=True))
+            elif path.endswith("/"):
+                self._add_namespaces(path + "-")
+        for path in list(self.modules):
             self._add_namespaces(path)
         self.roots = [""] + (["src/"] if any(p.startswith("src/") for p in sources) else [])
         self.attr_names: set[str] = set()
@@ -659,9 +673,8 @@ class _Index:
         for node in ast.walk(m.tree):
             if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
                 self.attr_names.add(node.attr)
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                if node.func.id in {"setattr", "hasattr", "getattr"} and len(node.args) > 1:
-                    self.attr_names.add(_str_const(node.args[1]) or "")
+            elif isinstance(node, ast.Call):
+                self._survey_call(m, node)
             elif isinstance(node, ast.ClassDef):
                 methods = {
                     s.name
@@ -673,6 +686,23 @@ class _Index:
             elif isinstance(node, ast.Global):
                 for name in node.names:
                     m.bind(name, _Binding("value", node))
+
+    def _survey_call(self, m: _Module, node: ast.Call) -> None:
+        """Attribute names a call may set; a module whose names are set by computed names
+        (``setattr(module, name, …)``, ``__all__.append(name)``) is open."""
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in {"setattr", "hasattr", "getattr"}:
+            name = _str_const(node.args[1]) if len(node.args) > 1 else None
+            if name is not None:
+                self.attr_names.add(name)
+            elif func.id == "setattr":
+                m.open = True
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "__all__"
+        ):
+            m.open = True
 
     def overridden(self, cls: ast.ClassDef) -> set[str]:
         """Methods that repository classes deriving from ``cls`` (at any depth) define."""
@@ -725,23 +755,26 @@ class _Index:
         return self._absolute(importer, parts)
 
     def _absolute(self, importer: str, parts: list[str]) -> _Resolved:
-        """An absolute import. A standard-library name is left alone even when a repository
-        file shadows it; a miss below a top-level namespace package (a folder without
-        ``__init__.py``) is left alone too: an installed package of that name would win."""
+        """An absolute import, from the repository root (and ``src/``), or from the importer's
+        own folder as a script would see it (that folder only finds modules, never reports a
+        miss, and not inside a regular package). A standard-library name is left alone even
+        when a repository file shadows it; so is a miss below a top-level namespace package (a
+        folder without ``__init__.py``): an installed package of that name would win."""
         if parts[0] in sys.stdlib_module_names:
             return _Resolved()
         here = str(PurePosixPath(importer).parent)
-        roots = [*self.roots, *([] if here == "." else [here + "/"])]
+        script_root = "" if here == "." else here + "/"
+        scripts = [script_root] if script_root + "__init__.py" not in self.modules else []
         found: list[str] = []
         misses: list[_Resolved] = []
-        for root in dict.fromkeys(roots):
+        for root in dict.fromkeys([*self.roots, *scripts]):
             top = self.child(root, parts[0])
             if top is None:
                 continue
             one = self._descend(top, parts, 1, "")
             if one.module is not None:
                 found.append(one.module)
-            elif not top.endswith("/"):
+            elif not top.endswith("/") and root in self.roots:
                 misses.append(one)
         if found:
             return _Resolved(module=found[0], others=tuple(dict.fromkeys(found[1:])))
@@ -1217,7 +1250,7 @@ def _dataclass_fields(
     for stmt in cls.body:
         if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
             continue
-        annotation = _qualname(m, stmt.annotation).split("[")[0]
+        annotation = _annotation_name(m, stmt.annotation)
         if annotation.endswith("ClassVar"):
             continue
         if annotation.endswith("KW_ONLY"):
@@ -1231,6 +1264,16 @@ def _dataclass_fields(
             name = stmt.target.id
             fields[name] = (name, has_default, kw_only if field_kw is None else field_kw)
     return list(fields.values())
+
+
+def _annotation_name(m: _Module, annotation: ast.expr) -> str:
+    """``typing.ClassVar`` for ``ClassVar[int]``, ``"ClassVar[int]"``, ``t.ClassVar[int]``…"""
+    text = _str_const(annotation)
+    if text is not None:
+        return text.split("[")[0].strip()
+    if isinstance(annotation, ast.Subscript):
+        annotation = annotation.value
+    return _qualname(m, annotation)
 
 
 def _field_spec(
@@ -1270,6 +1313,18 @@ def _dataclass_callee(index: _Index, ent: _Ent) -> _Callee | None:
 # ----------------------------------------------------------------------------- imports and calls
 
 
+_MODULE_DUNDERS = {
+    "__doc__",
+    "__file__",
+    "__name__",
+    "__package__",
+    "__path__",
+    "__spec__",
+    "__loader__",
+    "__builtins__",
+    "__dict__",
+    "__cached__",
+}
 _IMPORT_GUARDS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 _ATTRIBUTE_GUARDS = {"AttributeError", "Exception", "BaseException"}
 
@@ -1335,6 +1390,17 @@ class _FileChecker(ast.NodeVisitor):
             self.visit(part)
 
     visit_TryStar = visit_Try
+
+    def visit_If(self, node: ast.If) -> None:
+        """Imports under ``if TYPE_CHECKING:`` never run (they may name stub-only names)."""
+        typing_only = (_dotted(node.test) or [""])[-1] == "TYPE_CHECKING"
+        self.caught.append(_IMPORT_GUARDS if typing_only else set())
+        for stmt in node.body:
+            self.visit(stmt)
+        self.caught.pop()
+        self.visit(node.test)
+        for stmt in node.orelse:
+            self.visit(stmt)
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for part in [*node.decorator_list, *node.args.defaults, *node.args.kw_defaults]:
@@ -1420,7 +1486,7 @@ class _FileChecker(ast.NodeVisitor):
             return
         candidates = [found.module, *found.others]
         for alias in node.names:
-            if alias.name == "*":
+            if alias.name == "*" or alias.name in _MODULE_DUNDERS:
                 continue
             self.checked["names"] += 1
             if any(self.index.has_name(c, alias.name) is not False for c in candidates):

@@ -514,13 +514,16 @@ CONSISTENT = {
         """,
     "main.py": """\
         from enum import Enum
-        from typing import NamedTuple
+        from typing import TYPE_CHECKING, NamedTuple
 
         from pydantic import BaseModel
 
         from tfm import VERSION, Transformer
         from tfm.utils import io
         from tfm.utils.io import anything_goes
+
+        if TYPE_CHECKING:
+            from tfm.layers import OnlyInStubs
 
 
         class Mode(Enum):
@@ -717,6 +720,35 @@ def test_lint_syntax_errors_and_undefined_names(tmp_path: Path) -> None:
     assert syntax.startswith("broken.py:1: SyntaxError")
     assert "f() in model.py takes 0 positional arguments but 1 was given" in call
     assert undefined == "model.py:2: F821 Undefined name `np` (also at line 6)"
+
+
+def test_extension_modules_folders_dunders_and_dynamic_names(tmp_path: Path) -> None:
+    repo = write_repo(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/fast.cpython-311-x86_64-linux-gnu.so": "not really a shared object",
+            "pkg/data/README.txt": "a folder without Python files is a namespace package too\n",
+            "pkg/registry.py": """\
+                __all__ = []
+
+
+                def register(cls):
+                    from pkg import registry
+
+                    setattr(registry, cls.__name__, cls)
+                    __all__.append(cls.__name__)
+                """,
+            "main.py": """\
+                import pkg.data
+                from pkg import __file__ as where
+                from pkg.fast import kernel
+                from pkg.registry import Registered
+                """,
+        },
+    )
+    report = check_repository(repo, lint=False)
+    assert report.findings == [], [f.message for f in report.findings]
 
 
 def test_report_is_json_and_compares_by_key(tmp_path: Path) -> None:
