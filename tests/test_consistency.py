@@ -621,6 +621,66 @@ def test_shadowing_and_ambiguity_are_not_reported() -> None:
     assert report.findings == [], [f.message for f in report.findings]
 
 
+def test_generated_repository_idioms() -> None:
+    """Idioms of LLM-written repositories (as in the reference system's published outputs): a
+    Config class reading YAML with computed keys, a method named like the module function it
+    calls, callables stored on ``self``, instances built from repository classes."""
+    report = check(
+        {
+            "config.py": """\
+                import yaml
+
+
+                class Config:
+                    def __init__(self, model_size="base", config_path=None):
+                        with open(config_path or "config.yaml") as fh:
+                            config = yaml.safe_load(fh)
+                        section = config["model"][model_size]
+                        self.d_model = section["d_model"]
+                        self.steps = config["training"]["steps"]
+
+                    def training_params(self):
+                        return {"steps": self.steps}
+                """,
+            "utils.py": """\
+                def save_checkpoint(model, optimizer, step, path):
+                    return model, optimizer, step, path
+
+
+                def get_scheduler(optimizer, d_model, warmup):
+                    return lambda step: step
+                """,
+            "train.py": """\
+                from config import Config
+                from utils import get_scheduler, save_checkpoint
+
+
+                class Trainer:
+                    def __init__(self, config: Config, model, optimizer=None):
+                        params = config.training_params()
+                        self.steps = params["steps"]
+                        self.model, self.optimizer = model, optimizer
+                        self.scheduler = get_scheduler(optimizer, config.d_model, 4000)
+
+                    def save_checkpoint(self, path):
+                        save_checkpoint(self.model, self.optimizer, self.steps, path)
+
+                    def step(self, batch):
+                        self.save_checkpoint("last.pt")
+                        return self.scheduler(self.steps), self.model(batch)
+
+
+                if __name__ == "__main__":
+                    trainer = Trainer(Config(model_size="big"), model=None)
+                    trainer.step([1, 2])
+                """,
+        },
+        "model:\n  base: {d_model: 512}\n  big: {d_model: 1024}\ntraining:\n  steps: 10\nsmoke: {}\n",
+    )
+    assert report.findings == [], [f.message for f in report.findings]
+    assert report.checked["calls"] >= 6 and report.checked["config_reads"] >= 2
+
+
 def test_script_folder_and_root_modules_both_count() -> None:
     report = check(
         {
