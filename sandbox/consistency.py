@@ -11,7 +11,13 @@ Four checks, no model and no execution:
   fields of a dataclass, and instances whose class is obvious: ``x = Class(...)`` once in the
   scope, ``self`` in a method) pass arguments the signature accepts;
 - **config keys**: keys read from the configuration (``config["optim"]["lr"]``,
-  ``cfg.get("lr")``) exist in ``config.yaml``;
+  ``cfg.get("lr")``, through aliases such as ``opt = config["optim"]`` and ``self.cfg``) exist
+  in ``config.yaml`` outside its ``smoke:`` overrides. A variable assigned from a loader
+  (``yaml.safe_load``, ``load_config``…) is the whole config; a parameter named ``config``,
+  ``cfg``, ``conf``, ``params`` or ``hparams`` may be any section of it, so its key path must
+  exist under some section, and is judged only when another read through it does resolve.
+  Reads with a default, and keys the code sets, tests with ``in`` or ``setdefault``s anywhere,
+  are never reported;
 - **lint**: ruff's serious diagnostics (syntax errors, undefined names; see
   :func:`sandbox.localize.is_serious`).
 
@@ -978,6 +984,7 @@ _TRANSPARENT_DECORATORS = {
     "typing_extensions.override",
 }
 _DATACLASS = {"dataclasses.dataclass"}
+_TORCH_MODULES = {"torch.nn.Module", "torch.nn.modules.module.Module"}
 _FIELD = {"dataclasses.field"}
 
 
@@ -1162,7 +1169,39 @@ def _callee(index: _Index, ent: _Ent) -> _Callee | None:
         return _function_callee(index, ent)
     if ent.kind == "class":
         return _constructor(index, ent)
+    if ent.kind == "instance" and not ent.via_self:
+        return _instance_call(index, ent)
     return None
+
+
+def _instance_call(index: _Index, ent: _Ent) -> _Callee | None:
+    """Calling an object of an obvious class: its ``__call__``, or for a ``torch.nn.Module``
+    its ``forward`` (which ``Module.__call__`` passes every argument to)."""
+    if {"__call__", "forward"} & index.attr_names:
+        return None
+    found = _method(index, ent.module, ent.node, "__call__", instance=True)
+    if found is None and _outside_base(index, ent.module, ent.node) in _TORCH_MODULES:
+        found = _method(index, ent.module, ent.node, "forward", instance=True)
+    if not isinstance(found, tuple):
+        return None
+    module, owner, fdef = found
+    return _function_callee(index, _Ent("func", module, fdef, owner, drop_first=True))
+
+
+def _outside_base(index: _Index, module: str, cls: ast.ClassDef, depth: int = 0) -> str | None:
+    """The qualified name of the outside class a chain of single-base repository classes
+    derives from (``torch.nn.Module``); empty for ``object``, None when unclear."""
+    bases = [b for b in cls.bases if ast.unparse(b).split("[")[0] not in _OBJECT_BASES]
+    if not bases or depth > 8:
+        return "" if not bases else None
+    if len(bases) != 1:
+        return None
+    base = _Ctx(index, index.modules[module], []).resolve(bases[0])
+    if base is None:
+        return _qualname(index.modules[module], bases[0])
+    if base.kind != "class":
+        return None
+    return _outside_base(index, base.module, base.node, depth + 1)
 
 
 def _function_callee(index: _Index, ent: _Ent) -> _Callee | None:

@@ -232,6 +232,56 @@ def test_calls_on_obvious_instances_and_self() -> None:
     )
 
 
+def test_calling_torch_modules_checks_forward() -> None:
+    report = check(
+        {
+            "model.py": """\
+                import torch
+                from torch import nn
+
+
+                class Encoder(nn.Module):
+                    def forward(self, src, src_mask=None):
+                        return src
+
+
+                class Transformer(Encoder):
+                    def __init__(self, d_model):
+                        super().__init__()
+                        self.d_model = d_model
+
+
+                class Scorer:
+                    def __call__(self, logits, *, temperature=1.0):
+                        return logits
+
+
+                class Wrapped(torch.nn.Module):
+                    pass
+                """,
+            "tests/test_smoke.py": """\
+                from model import Encoder, Scorer, Transformer, Wrapped
+
+
+                def test_forward():
+                    model = Transformer(d_model=16)
+                    out = model([1, 2], src_mask=None)
+                    bad = model([1, 2], [3], tgt_mask=None)
+                    scorer = Scorer()
+                    wrapped = Wrapped()
+                    return Encoder()(out), scorer(bad, 0.5), wrapped(1, 2, 3)
+                """,
+        }
+    )
+    messages = [f.message for f in report.findings]
+    assert kinds(report) == ["bad_call", "bad_call"]
+    assert "Encoder.forward() in model.py has no parameter 'tgt_mask'" in messages[0]
+    assert (
+        "Scorer.__call__() in model.py takes 1 positional argument but 2 were given"
+        in (messages[1])
+    )
+
+
 def test_dataclass_constructor() -> None:
     report = check(
         {
