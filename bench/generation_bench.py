@@ -269,38 +269,42 @@ PLAN_BUILDERS: dict[str, Callable[[Workload, int], dict[str, Any]]] = {
 """Replies of the planning turns the bench knows, by turn name (``agents.planner.TURNS``)."""
 
 
-def generic_reply(schema: type[BaseModel], w: Workload, n: int) -> dict[str, Any]:
+def generic_reply(schema: type[BaseModel], w: Workload, n: int, salt: int = 0) -> dict[str, Any]:
     """A schema-valid reply for a planning turn the bench does not know (a turn added to the
-    planner later): every field filled by its type, paths from the plan, text padded."""
-    out: dict[str, Any] = {}
-    for name, info in schema.model_fields.items():
-        out[name] = _value(info.annotation, name, w, n)
-    return out
+    planner later): every field filled by its type, paths from the plan, ids numbered, text
+    padded. A turn whose validators want more gets a builder in :data:`PLAN_BUILDERS`."""
+    return {
+        name: _value(info.annotation, name, w, n, salt)
+        for name, info in schema.model_fields.items()
+    }
 
 
-def _value(annotation: Any, name: str, w: Workload, n: int) -> Any:
+def _value(annotation: Any, name: str, w: Workload, n: int, salt: int) -> Any:
     origin, args = get_origin(annotation), get_args(annotation)
     paths = list(w.files)
     if origin in (list, tuple, set):
         if name in ("files", "paths", "depends_on", "task_list"):
             return paths
-        return [_value(args[0] if args else str, name, w, max(8, n // 4)) for _ in range(3)]
+        item = args[0] if args else str
+        return [_value(item, name, w, max(8, n // 4), salt * 10 + i) for i in range(3)]
     if origin is dict:
         return {}
     if args and type(None) in args:
         inner = [a for a in args if a is not type(None)]
-        return _value(inner[0], name, w, n) if inner else None
+        return _value(inner[0], name, w, n, salt) if inner else None
     if str(origin).endswith("Literal"):
         return args[0]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return generic_reply(annotation, w, max(8, n // 4))
+        return generic_reply(annotation, w, max(8, n // 4), salt)
     if annotation in (int, float):
         return annotation(1)
     if annotation is bool:
         return False
     if name in ("path", "file"):
-        return paths[0]
-    return prose(n, zlib.crc32(name.encode()) % 997)
+        return paths[salt % len(paths)]
+    if name in ("id", "key", "name"):
+        return f"{name}-{salt + 1}"
+    return prose(n, zlib.crc32(name.encode()) % 997 + 7919 * salt)
 
 
 # ----------------------------------------------------------------------------- code replies
@@ -639,7 +643,12 @@ async def one_run(
             settings, out, clients=clients, reporter=SilentReporter(), structured_output=structured
         )
         started = time.perf_counter()
-        outcome = await pipeline.run(paper, stages=[s for s in STAGES if s in args.stages])
+        try:
+            outcome = await pipeline.run(paper, stages=[s for s in STAGES if s in args.stages])
+        finally:  # close the HTTP clients while their event loop still runs
+            roles = ("planning", "analysis", "coding")
+            for client in {id(c): c for c in map(clients, roles)}.values():
+                await client.close()
         wall = time.perf_counter() - started
         if outcome.status != "done":
             raise SystemExit(
@@ -805,8 +814,13 @@ def report(
     print("\n".join(f"- {line}" for line in header), end="\n\n")
     for r in results:
         print("\n".join(stage_table(r)), end="\n\n")
-        sizes = ", ".join(f"{p} {n}" for p, n in r.content_tokens.items())
-        print(f"coded file contents (tokens): {sizes}")
+        content = sum(r.content_tokens.values())
+        completion = r.stages.get("code", {}).get("completion_tokens", 0)
+        print(
+            f"coded files: {len(r.content_tokens)} files, {content:,} tokens of contents → "
+            f"{int(completion):,} completion tokens as JSON "
+            f"(+{100 * (completion / max(content, 1) - 1):.0f}% output time and cost)"
+        )
         print(f"repo.generated {r.repo_digest}; consistency check: {r.consistency}")
         chain = " → ".join(r.critical_path)
         print(f"code-stage critical path ({len(r.critical_path)} files): {chain}", end="\n\n")
