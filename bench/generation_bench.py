@@ -78,6 +78,7 @@ TARGETS = {"wall_s": 160.0, "prefix_share": 0.85, "cost_usd": 0.26}
 
 BENCH_STAGES = ("ingest", "plan", "analyze", "code")
 TURN = re.compile(r"Turn (\d+) of (\d+)")
+VERIFY = re.compile(r"Verification pass (\d+)\. Requirements assigned to `([^`]+)`")
 
 _PROSE = (
     "the encoder maps each token to a vector and the decoder attends over those vectors while "
@@ -105,6 +106,8 @@ class Workload:
     extra_tokens: int | None = None
     """Size of the files every repository gets besides the plan (smoke test, README,
     reproduce.sh); None: ``code_tokens``."""
+    requirements: int = 40
+    """Requirements in the planner's ledger (planning turn 4, beside the logic design)."""
 
     @property
     def stems(self) -> dict[str, str]:
@@ -120,6 +123,7 @@ class Workload:
             s(self.analysis_tokens),
             s(self.code_tokens),
             None if self.extra_tokens is None else s(self.extra_tokens),
+            self.requirements,
         )
 
 
@@ -260,10 +264,45 @@ def config(w: Workload, n: int) -> dict[str, Any]:
     return {"config_yaml": config_yaml(n)}
 
 
+def _leaves(node: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, value in node.items():
+        path = f"{prefix}.{key}" if prefix else key
+        out += _leaves(value, path) if isinstance(value, dict) else [(path, value)]
+    return out
+
+
+def requirements(w: Workload, n: int) -> dict[str, Any]:
+    """The ledger: a hyperparameter requirement per setting of :data:`CONFIG_BASE` (each read
+    by the generated code), then method requirements spread over the planned files, ``n`` words
+    of the paper quoted in each."""
+    hyper = _leaves(CONFIG_BASE)
+    paths = list(w.files)
+    out = []
+    for i in range(w.requirements):
+        where = {"section": f"{3 + i % 4}.{1 + i % 3}", "anchor": "", "quote": prose(n, i)}
+        if i < len(hyper):
+            key, value = hyper[i]
+            out.append(
+                {"id": f"R{i + 1}", "text": f"The setting {key} is {value}.",
+                 "category": "hyperparameter", "where": where, "value": str(value), "weight": 2,
+                 "files": ["config.yaml", "main.py"], "config_key": key}
+            )  # fmt: skip
+        else:
+            path = paths[i % len(paths)]
+            out.append(
+                {"id": f"R{i + 1}", "text": f"{_camel(_stem(path))} applies step {i} of the method.",
+                 "category": "method", "where": where, "value": None, "weight": 3,
+                 "files": [path], "config_key": None}
+            )  # fmt: skip
+    return {"requirements": out}
+
+
 PLAN_BUILDERS: dict[str, Callable[[Workload, int], dict[str, Any]]] = {
     "overall": overall,
     "architecture": architecture,
     "logic": logic,
+    "requirements": requirements,
     "config": config,
 }
 """Replies of the planning turns the bench knows, by turn name (``agents.planner.TURNS``)."""
@@ -395,6 +434,16 @@ def main_module(path: str, deps: Sequence[str], helpers: int, words: int) -> str
         "    return config",
         "",
         "",
+        "def describe(config: dict) -> str:",
+        '    """The settings of the paper as one line, for the log."""',
+        *[
+            f'    {k.replace(".", "_")} = config["{k.split(".")[0]}"]["{k.split(".")[1]}"]'
+            for k, _ in _leaves(CONFIG_BASE)
+        ],
+        "    return "
+        + " + ".join(f'f"{k}={{{k.replace(".", "_")}}} "' for k, _ in _leaves(CONFIG_BASE)),
+        "",
+        "",
         "def run(config: dict) -> list[float]:",
         '    """The whole pipeline on synthetic inputs."""',
         '    values = [float(i) for i in range(config["data"]["synthetic_size"])]',
@@ -408,7 +457,9 @@ def main_module(path: str, deps: Sequence[str], helpers: int, words: int) -> str
         '    parser.add_argument("--config", default="config.yaml")',
         '    parser.add_argument("--smoke", action="store_true")',
         "    args = parser.parse_args()",
-        "    print(run(load_config(args.config, args.smoke)))",
+        "    config = load_config(args.config, args.smoke)",
+        "    print(describe(config))",
+        "    print(run(config))",
         "",
         "",
         'if __name__ == "__main__":',
@@ -519,6 +570,10 @@ class Responder:
         turn = TURN.search(text)
         if turn:
             return f"turn:{turn[1]}:{turn[2]}"
+        check = VERIFY.search(text)
+        if check:
+            ids = ",".join(re.findall(r"^- (R\d+) \[", text, re.M))
+            return f"verify:{check[2]}:{check[1]}:{ids}"
         path = requested_file(text)
         if path and "Write the detailed design of the file" in text:
             return f"analysis:{path}"
@@ -535,25 +590,36 @@ class Responder:
             return fit(
                 lambda n: analysis(rest, self.w, n).model_dump_json(), self.w.analysis_tokens
             )
+        if kind == "verify":
+            path, _, ids = rest.split(":")[0], None, rest.split(":")[2]
+            ev = [{"file": path, "start_line": 1, "end_line": 3}]
+            verdicts = [
+                {"id": i, "status": "implemented", "evidence": ev, "reason": "as designed"}
+                for i in ids.split(",")
+            ]
+            return json.dumps({"verdicts": verdicts})
         content = file_content(rest, self.w)
         self.content_tokens[rest] = count_tokens(content)
         return CodedFile(path=rest, content=content).model_dump_json()
 
     def _turn(self, number: int) -> str:
-        sizes = self.w.plan_tokens
-        target = sizes[min(number, len(sizes)) - 1]
         if number > len(TURNS):
             raise NoRuleMatched(
                 f"generation_bench: planning turn {number}, the planner has {len(TURNS)}"
             )
-        name, schema, _template = TURNS[number - 1]
-        builder = PLAN_BUILDERS.get(name)
+        turn = TURNS[number - 1]
+        builder = PLAN_BUILDERS.get(turn.name)
 
         def build(n: int) -> str:
-            body = builder(self.w, n) if builder else generic_reply(schema, self.w, n)
-            return schema.model_validate(body).model_dump_json()
+            body = builder(self.w, n) if builder else generic_reply(turn.schema, self.w, n)
+            return turn.schema.model_validate(body).model_dump_json()
 
-        return fit(build, target)
+        if turn.name == "requirements":  # sized by its count of requirements, quotes of 12 words
+            return build(12)
+        sizes = dict(
+            zip(("overall", "architecture", "logic", "config"), self.w.plan_tokens, strict=False)
+        )
+        return fit(build, sizes.get(turn.name, self.w.plan_tokens[-1]))
 
 
 def analysis(path: str, w: Workload, n: int) -> FileAnalysis:
@@ -822,8 +888,11 @@ def report(
             f"(+{100 * (completion / max(content, 1) - 1):.0f}% output time and cost)"
         )
         print(f"repo.generated {r.repo_digest}; consistency check: {r.consistency}")
-        chain = " → ".join(r.critical_path)
-        print(f"code-stage critical path ({len(r.critical_path)} files): {chain}", end="\n\n")
+        if r.mode == "interface":
+            print("code stage: every file at once (interface order)", end="\n\n")
+        else:
+            chain = " → ".join(r.critical_path)
+            print(f"code-stage critical path ({len(r.critical_path)} files): {chain}", end="\n\n")
     print("\n".join(summary_table(results)), end="\n\n")
     digests = {r.repo_digest for r in results}
     print(
@@ -859,7 +928,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--concurrency", default="1,4", help="concurrency settings to run")
     ap.add_argument("--graph", default=DEFAULT_GRAPH, help="plan as 'path:dep,dep;…' in task order")
     ap.add_argument("--layers", default=None, help="instead of --graph: FILES,LAYERS (e.g. 12,3)")
-    ap.add_argument("--plan-tokens", default="900,700,700,400", help="planning reply sizes")
+    ap.add_argument(
+        "--plan-tokens", default="900,700,700,400", help="overall, architecture, logic, config"
+    )
+    ap.add_argument("--requirements", type=int, default=40, help="requirements in the ledger")
     ap.add_argument("--analysis-tokens", type=int, default=630)
     ap.add_argument("--code-tokens", type=int, default=3500, help="tokens of code per file")
     ap.add_argument(
@@ -898,6 +970,7 @@ def workload(args: argparse.Namespace) -> Workload:
         args.analysis_tokens,
         args.code_tokens,
         args.extra_tokens,
+        args.requirements,
     )
     return w.scaled(args.scale) if args.scale != 1.0 else w
 

@@ -83,6 +83,21 @@ class StageRecord(BaseModel):
     """What it produced, in a few words (``5 files``, ``12 sections, 9,870 tokens``)."""
 
 
+class ConsistencySummary(BaseModel):
+    """The static consistency check after coding, in figures (``coding/consistency.json``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    before: int = 0
+    """Findings of the check on the code as written."""
+    after: int = 0
+    """Findings left after the reconciliation round."""
+    by_kind: dict[str, int] = Field(default_factory=dict)
+    """Findings before, per kind (``bad_call``, ``missing_name``…)."""
+    calls: int = 0
+    """Reconciler calls made."""
+
+
 class RequirementsSummary(BaseModel):
     """The requirements ledger in figures (``verify/ledger.json`` has every entry)."""
 
@@ -131,6 +146,8 @@ class RunManifest(BaseModel):
     stages: dict[str, StageRecord] = Field(default_factory=dict)
     """Stage name → record, in the order the stages ran."""
     usage: UsageSummary = Field(default_factory=UsageSummary)
+    consistency: ConsistencySummary | None = None
+    """The static check after coding, once the code stage has run."""
     requirements: RequirementsSummary | None = None
     """The requirements ledger's figures, once the verify stage has run."""
     debug: DebugSummary | None = None

@@ -29,6 +29,7 @@ from paper2code.errors import BudgetExceeded, ConfigError, RunStoreError
 from paper2code.ledger import Ledger
 from paper2code.llm import ModelClients, usage_context
 from paper2code.manifest import (
+    ConsistencySummary,
     RequirementsSummary,
     RunInput,
     RunStatus,
@@ -407,8 +408,31 @@ class Pipeline:
             if p not in todo:
                 self.reporter.advance("code", p, "(saved)")
         await self._code_files(plan, files, deps, todo)
+        summary = await self._reconcile()
         self.store.write_json("coding/done.json", {"files": files, "at": now_iso()})
-        self._done("code", f"{len(files)} files → {draft}")
+        self._done("code", f"{len(files)} files → {draft}; static check: {summary}")
+
+    async def _reconcile(self) -> str:
+        """The static consistency check and its reconciliation round; a one-line summary."""
+        from agents.reconciler import Reconciler
+        from paper2code.reconcile import reconcile
+
+        draft = self.store.path(DRAFT)
+        reconciler = Reconciler(self.clients("coding"), self.options, repo=draft)
+        done = await reconcile(draft, reconciler, limit=self._limit(), reporter=self.reporter)
+        self.store.write_json("coding/consistency.json", done.model_dump(mode="json"))
+        with self.store.editing() as manifest:
+            manifest.consistency = ConsistencySummary(
+                before=len(done.before.findings),
+                after=len(done.after.findings),
+                by_kind=done.before.counts(),
+                calls=done.calls,
+            )
+        if done.before.ok:
+            return "consistent"
+        return (
+            f"{len(done.before.findings)} findings → {len(done.after.findings)} after reconciling"
+        )
 
     async def _code_files(
         self, plan: Plan, files: list[str], deps: dict[str, list[str]], todo: list[str]

@@ -20,6 +20,7 @@ import jinja2
 from paper2code.chart import line_chart_svg
 from paper2code.evaluate import EvalResult
 from paper2code.ledger import Ledger
+from paper2code.reconcile import Reconciliation
 from paper2code.runstore import RunStore
 from sandbox.loop import DebugSummary, IterationRecord
 from sandbox.tree import read_text_tree
@@ -131,6 +132,11 @@ def context(run_dir: Path) -> dict[str, Any]:
         if store.exists("verify", "ledger.json")
         else None
     )
+    consistency = (
+        Reconciliation.model_validate(store.read_json("coding/consistency.json"))
+        if store.exists("coding", "consistency.json")
+        else None
+    )
     return {
         "run_dir": str(run_dir),
         "title": title,
@@ -145,6 +151,7 @@ def context(run_dir: Path) -> dict[str, Any]:
         "model": manifest.model or "?",
         "eval": evaluation,
         "ledger": ledger,
+        "consistency": consistency,
         "fixed_by_refinement": sorted(
             {i for r in ledger.rounds for i in r.fixed} if ledger else set(), key=_id_order
         ),

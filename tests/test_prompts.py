@@ -57,6 +57,14 @@ FULL = {
     "numbered": "    1  x = 1",
     "line_count": 1,
     "entries": [],
+    "findings": [
+        {
+            "kind": "bad_call",
+            "message": "main.py:5: train() has no parameter 'eps'",
+            "excerpt": "> 5 | train(eps=1)",
+            "target": {"file": "train.py", "symbol": "train", "excerpt": "def train(x)"},
+        }
+    ],
     "design": {
         "purpose": "P",
         "classes": [{"name": "M", "description": "d", "methods": []}],
