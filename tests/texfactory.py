@@ -436,6 +436,13 @@ CONFERENCE_EQUATIONS = [
     r"\mathcal{L}(\theta) = -\frac{1}{N}\sum_{i=1}^{N} \log p_\theta(y_i \mid x_i) + \lambda \|\theta\|^2",
     r"\epsilon_{ls} = \frac{\alpha}{K} + (1 - \alpha)\,\delta_{k,y}",
     r"\sigma(z)_j = \frac{e^{z_j}}{\sum_{k=1}^{K} e^{z_k}}",
+    r"\hat{y}_t = \arg\max_{y \in \mathcal{V}} p(y \mid y_{<t}, x)",
+    r"\mathbf{h}_t = \tanh(W_{hh}\mathbf{h}_{t-1} + W_{xh}\mathbf{x}_t)",
+    r"\nabla_\theta J(\theta) = \mathbb{E}_{x \sim p_{\mathrm{data}}}\left[\frac{\partial \ell(x; \theta)}{\partial \theta}\right]",
+    r"\|W\|_F^2 = \sum_{i=1}^{m}\sum_{j=1}^{n} |w_{ij}|^2",
+    r"\mathcal{N}(x \mid \mu, \sigma^2) = \frac{1}{\sqrt{2\pi\sigma^2}}\exp\left(-\frac{(x - \mu)^2}{2\sigma^2}\right)",
+    r"\mathrm{ReLU}(x) = \begin{cases} x & \text{if } x > 0 \\ 0 & \text{otherwise} \end{cases}",
+    r"\tilde{x}_i = \bar{x} + \sqrt[3]{\epsilon}\, z_i^\top",
 ]
 
 JOURNAL_EQUATIONS = [
@@ -446,6 +453,10 @@ JOURNAL_EQUATIONS = [
     r"E(h(x)) = \frac{1}{t}\sum_{i=1}^{t} h_i(x)",
     r"\mathrm{AUC} = \frac{1}{|P| \cdot |N|}\sum_{p \in P}\sum_{q \in N} \mathbf{1}[s_p > s_q]",
     r"\beta = \sqrt{\frac{\psi}{n}} \leq \gamma",
+    r"P(h(x) \leq k) = \prod_{i=1}^{k}\left(1 - \frac{1}{n - i + 1}\right)",
+    r"h(x) = \begin{cases} e & \text{if } T \text{ is an external node} \\ h(x, T') + 1 & \text{otherwise} \end{cases}",
+    r"\int_0^1 f(t)\,dt \approx \frac{1}{N}\sum_{i=1}^{N} f(t_i)",
+    r"\hat{\sigma}^2 = \frac{1}{n-1}\sum_{i=1}^{n}(x_i - \bar{x})^2",
 ]
 
 _INLINE = [
@@ -511,7 +522,11 @@ def conference_paper(
             "Introduction",
             [p(1, "Recurrent models dominate sequence modelling."), p(2, _INLINE[0]), p(3)],
         ),
-        Sec(None, "Background", [p(4, "Reducing sequential computation is a goal."), p(5)]),
+        Sec(
+            None,
+            "Background",
+            [p(4, "Reducing sequential computation is a goal."), eqs[9], p(5), eqs[10]],
+        ),
         Sec(None, "Model Architecture", [p(6, "Most competitive models have an encoder.")]),
         Sec(
             None,
@@ -543,11 +558,11 @@ def conference_paper(
                 ),
             ],
         ),
-        Sec(None, "Position-wise Feed-Forward Networks", [p(12), eqs[3], p(13)]),
-        Sec(None, "Positional Encoding", [p(14), eqs[4], p(15)]),
+        Sec(None, "Position-wise Feed-Forward Networks", [p(12), eqs[3], p(13), eqs[14]]),
+        Sec(None, "Positional Encoding", [p(14), eqs[4], p(15), eqs[15]]),
         Sec(None, "Training", [p(16, "This section describes the training regime.")]),
-        Sec(None, "Optimizer", [p(17), eqs[5], algorithm, p(18)]),
-        Sec(None, "Regularization", [p(19), eqs[6], p(20), eqs[7], p(21)]),
+        Sec(None, "Optimizer", [p(17), eqs[5], algorithm, p(18), eqs[11]]),
+        Sec(None, "Regularization", [p(19), eqs[6], p(20), eqs[7], p(21), eqs[12]]),
         Sec(
             None,
             "Results",
@@ -560,7 +575,7 @@ def conference_paper(
     sections += [
         Sec(None, "Conclusion", [p(25, "We presented the Transformer."), p(26)]),
         Sec(None, "Attention Visualizations", [p(27), eqs[8], p(28)], appendix=True),
-        Sec(None, "Proof Details", [p(29)], appendix=True),
+        Sec(None, "Proof Details", [p(29), eqs[13]], appendix=True),
     ]
     levels = [1, 1, 1, 2, 2, 2, 2, 1, 2, 2, 1, *[1, 2] * extra_sections, 1, 1, 2]
     references = [
@@ -709,9 +724,10 @@ def journal_paper(*, paragraphs: int = 5, sentences: int = 9) -> TexPaper:
                 *body(6),
                 Figure(
                     "Anomalies are isolated closer to the root of the tree.",
-                    ["Isolation Tree", "root", "leaf"],
+                    ["Isolation Tree", "split attribute", "leaf size"],
                 ),
                 *body(7),
+                eqs[7],
             ],
         ),
         Sec(
@@ -720,15 +736,15 @@ def journal_paper(*, paragraphs: int = 5, sentences: int = 9) -> TexPaper:
             body(8, "Anomaly detection using iForest is a two-stage process."),
         ),
         Sec("1.1", "Training Stage", [*body(9), iforest, eqs[3], *body(10), itree, *body(11)]),
-        Sec("1.1", "Evaluating Stage", [*body(12), eqs[4], path_length, *body(13)]),
+        Sec("1.1", "Evaluating Stage", [*body(12), eqs[4], path_length, *body(13), eqs[8]]),
         Sec("1", "EMPIRICAL EVALUATION", body(14, "This section presents the experiments.")),
         Sec("1.1", "Comparison with Other Methods", [*body(15), tables[1], *body(16)]),
         Sec("1.1", "Efficiency Analysis", [*body(17), tables[2], eqs[5], *body(18)]),
         Sec("1.1", "Breaking the Curse of Dimensionality", [*body(19), eqs[6], *body(20)]),
         Sec("1", "RELATED WORK", body(21)),
         Sec("1", "CONCLUSIONS", body(22, "This paper proposes a fundamentally different model.")),
-        Sec("1", "PROOFS", body(23), appendix=True),
-        Sec("1.1", "Average Path Length", body(24), appendix=True),
+        Sec("1", "PROOFS", [*body(23), eqs[10]], appendix=True),
+        Sec("1.1", "Average Path Length", [*body(24), eqs[9]], appendix=True),
     ]
     references = [
         "Abe, N., Zadrozny, B., and Langford, J. 2006. Outlier detection by active learning. In Proceedings of the 12th International Conference on Knowledge Discovery and Data Mining. 504--509.",
@@ -761,6 +777,20 @@ def journal_paper(*, paragraphs: int = 5, sentences: int = 9) -> TexPaper:
     ).finish()
 
 
+def paper_named(name: str) -> TexPaper:
+    """The test papers by name: ``conference`` (references under a section heading),
+    ``conference-bold`` (bold inline "References"), ``conference-bibliography``
+    ("Bibliography" heading), ``conference-15`` (grown to about 15 pages), ``journal``."""
+    if name == "journal":
+        return journal_paper()
+    if name == "conference-15":
+        return conference_paper(extra_sections=8, sentences=10)
+    style = name.removeprefix("conference").strip("-") or "section"
+    if style not in ("section", "bold", "bibliography"):
+        raise ValueError(f"unknown test paper {name!r}")
+    return conference_paper(style)  # type: ignore[arg-type]
+
+
 __all__ = [
     "CONFERENCE_EQUATIONS",
     "JOURNAL_EQUATIONS",
@@ -773,5 +803,6 @@ __all__ = [
     "compile_pdf",
     "conference_paper",
     "journal_paper",
+    "paper_named",
     "pdflatex",
 ]

@@ -21,6 +21,7 @@ Pure functions over ``Glyph`` and ``Rule``.
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from collections.abc import Iterable
@@ -61,6 +62,16 @@ _RELATIONS = frozenset(
     ]
 )
 _OPEN_CHARS = "([{⟨⌈⌊"
+ACCENTS = {
+    "ˆ": "\\hat", "^": "\\hat", "˜": "\\tilde", "~": "\\tilde", "¯": "\\bar", "ˉ": "\\bar",
+    "˙": "\\dot", "¨": "\\ddot", "ˇ": "\\check", "˘": "\\breve", "´": "\\acute", "`": "\\grave",
+    "⃗": "\\vec",
+}  # fmt: skip
+"""Accent glyphs set above a letter → the LaTeX accent command."""
+_LIMIT_WORDS = frozenset(
+    {"max", "min", "lim", "sup", "inf", "limsup", "liminf", "argmax", "argmin"}
+)
+_ARRAYS = {"(": "pmatrix", "[": "bmatrix", "|": "vmatrix", "\\|": "Vmatrix", "\\{": "Bmatrix"}
 _STANDARD_FUNCTIONS = fonts.FUNCTIONS - {"argmax", "argmin"}
 
 
@@ -131,6 +142,8 @@ def glyph_atom(g: Glyph) -> Atom | None:
         return Atom(latex, x0, y0, x1, y1, centre, g.size, kind if kind != "char" else "delim")
     if c == "√":
         return Atom("\\sqrt", x0, y0, x1, y1, centre, g.size, "radical")
+    if (c in ACCENTS and not fonts.is_math_italic(g.font)) or c == "\u20d7":
+        return Atom(ACCENTS.get(c, "\\vec"), x0, y0, x1, y1, centre, g.size, "accent")
     if c in "∑∏∫∮⋃⋂" and g.y1 - g.y0 > 0.9 * g.size:
         return Atom(fonts.SYMBOLS[c], x0, y0, x1, y1, centre, g.size, "op")
     if len(c) == 1 and c.isascii() and c.isalpha():
@@ -200,8 +213,9 @@ def _rules_within(rules: Iterable[Rule], atoms: list[Atom]) -> list[Rule]:
 
 
 def build(atoms: list[Atom], rules: list[Rule]) -> list[Atom]:
-    """Atoms with radicals, fractions and big-operator limits folded into structures."""
-    pool = _merge_pieces(list(atoms))
+    """Atoms with arrays (``cases``, matrices), radicals, fractions, accents and the limits of
+    big operators and of ``\\max``-like words folded into structures."""
+    pool, rules = _arrays(_merge_pieces(list(atoms)), list(rules))
     todo = sorted(rules, key=lambda r: -r.width)
     used: set[int] = set()
     for r in todo:
@@ -276,7 +290,180 @@ def build(atoms: list[Atom], rules: list[Rule]) -> list[Atom]:
             "frac",
         )
         pool = [a for a in pool if a not in group] + [atom]
-    return _operator_limits(pool)
+    pool = _accents(pool)
+    return _operator_limits(_word_limits(pool))
+
+
+def _row_groups(
+    atoms: list[Atom], rules: list[Rule], gap: float
+) -> list[tuple[list[Atom], list[Rule]]]:
+    """Atoms (and rules) in horizontal bands separated by more than ``gap`` of empty height;
+    a rule joins the atoms just above and below it (a fraction stays in one band)."""
+    if not atoms:
+        return []
+    size = max(a.size for a in atoms)
+    spans = [(a.y0, a.y1) for a in atoms] + [(r.y - 0.45 * size, r.y + 0.45 * size) for r in rules]
+    spans.sort()
+    bands: list[tuple[float, float]] = []
+    for y0, y1 in spans:
+        if bands and y0 <= bands[-1][1] + gap:
+            bands[-1] = (bands[-1][0], max(bands[-1][1], y1))
+        else:
+            bands.append((y0, y1))
+    out = []
+    for y0, y1 in bands:
+        band_atoms = [a for a in atoms if y0 <= a.cy <= y1]
+        if band_atoms:
+            out.append((band_atoms, [r for r in rules if y0 <= r.y <= y1]))
+    return out
+
+
+def _columns(atoms: list[Atom], gap: float) -> list[list[Atom]]:
+    cols: list[list[Atom]] = []
+    right = None
+    for a in sorted(atoms, key=lambda a: a.x0):
+        if cols and right is not None and a.x0 - right <= gap:
+            cols[-1].append(a)
+            right = max(right, a.x1)
+        else:
+            cols.append([a])
+            right = a.x1
+    return cols
+
+
+def _arrays(pool: list[Atom], rules: list[Rule]) -> tuple[list[Atom], list[Rule]]:
+    """``cases`` (a tall ``{`` with rows of content right of it) and matrices (a pair of tall
+    delimiters with rows of content between them) as ``\\begin{…}…\\end{…}`` atoms."""
+    for left in sorted((a for a in pool if a.kind == "open"), key=lambda a: a.x0):
+        if left not in pool or left.y1 - left.y0 < 1.8 * left.size:
+            continue
+        closes = [
+            a
+            for a in pool
+            if a.kind in {"close", "delim"}
+            and a.x0 > left.x1
+            and abs(a.cy - left.cy) < 0.2 * (left.y1 - left.y0)
+            and abs((a.y1 - a.y0) - (left.y1 - left.y0)) < 0.3 * (left.y1 - left.y0)
+        ]
+        right = min(closes, key=lambda a: a.x0) if closes else None
+        limit = right.x0 if right is not None else float("inf")
+        inner = [
+            a
+            for a in pool
+            if a is not left
+            and a is not right
+            and left.x1 - 0.5 <= a.x0
+            and a.x1 <= limit + 0.5
+            and left.y0 - 1 <= a.cy <= left.y1 + 1
+        ]
+        inner_rules = [
+            r for r in rules if left.x1 <= r.x0 and r.x1 <= limit and left.y0 <= r.y <= left.y1
+        ]
+        rows = _row_groups(inner, inner_rules, 0.25 * left.size)
+        if len(rows) < 2:
+            continue
+        if right is None and left.latex != "\\{":
+            continue
+        env = "cases" if right is None else _ARRAYS.get(left.latex, "matrix")
+        size = max(a.size for a in inner)
+        lines = []
+        for row_atoms, row_rules in sorted(rows, key=lambda r: min(a.y0 for a in r[0])):
+            cells = []
+            for col in _columns(row_atoms, 0.8 * size):
+                col_rules = [
+                    r
+                    for r in row_rules
+                    if min(a.x0 for a in col) - 1 <= r.x0 and r.x1 <= max(a.x1 for a in col) + 1
+                ]
+                cells.append(layout(build(col, col_rules))[0])
+            lines.append(" & ".join(cells))
+        body = " \\\\ ".join(lines)
+        group = [left, *inner, *([right] if right is not None else [])]
+        atom = Atom(
+            f"\\begin{{{env}}} {body} \\end{{{env}}}",
+            min(a.x0 for a in group),
+            min(a.y0 for a in group),
+            max(a.x1 for a in group),
+            max(a.y1 for a in group),
+            left.cy,
+            size,
+            "frac",
+        )
+        pool = [a for a in pool if a not in group] + [atom]
+        rules = [r for r in rules if r not in inner_rules]
+    return pool, rules
+
+
+def _accents(pool: list[Atom]) -> list[Atom]:
+    """An accent glyph over the atom(s) below it: ``\\hat{y}``."""
+    for acc in [a for a in pool if a.kind == "accent"]:
+        below = [
+            a
+            for a in pool
+            if a.kind != "accent"
+            and a.x0 - 1 <= acc.cx <= a.x1 + 1
+            and a.y0 >= acc.y1 - 0.35 * a.size
+            and a.y0 - acc.y1 <= 0.5 * a.size
+        ]
+        if (acc.x1 - acc.x0) > 1.5 * acc.size:  # a wide accent covers several atoms
+            below = [
+                a
+                for a in pool
+                if a.kind != "accent"
+                and acc.x0 - 1 <= a.cx <= acc.x1 + 1
+                and 0 <= a.y0 - acc.y1 + 0.35 * a.size <= a.size
+            ]
+        if not below:
+            continue
+        base = (
+            min(below, key=lambda a: a.y0 - acc.y1)
+            if len(below) > 1 and acc.x1 - acc.x0 <= 1.5 * acc.size
+            else None
+        )
+        parts = [base] if base is not None else below
+        body = layout(parts)[0]
+        first = parts[0]
+        atom = Atom(
+            f"{acc.latex}{{{body}}}",
+            min(a.x0 for a in [acc, *parts]),
+            acc.y0,
+            max(a.x1 for a in [acc, *parts]),
+            max(a.y1 for a in parts),
+            first.axis,
+            first.size,
+            "char",
+        )
+        pool = [a for a in pool if a is not acc and a not in parts] + [atom]
+    return pool
+
+
+def _word_limits(pool: list[Atom]) -> list[Atom]:
+    """``\\max``, ``\\min``, ``\\lim``… with limits printed under them become operator atoms, so
+    that ``_operator_limits`` folds the limits in."""
+    letters = sorted((a for a in pool if a.kind == "upright"), key=lambda a: a.x0)
+    words: list[list[Atom]] = []
+    for a in letters:
+        w = words[-1] if words else None
+        if w and a.x0 - w[-1].x1 < 0.2 * a.size and abs(a.axis - w[-1].axis) < 0.1 * a.size:
+            w.append(a)
+        else:
+            words.append([a])
+    for w in words:
+        text = "".join(a.latex for a in w)
+        if text not in _LIMIT_WORDS:
+            continue
+        x0, x1 = w[0].x0, w[-1].x1
+        y1 = max(a.y1 for a in w)
+        size = w[0].size
+        if not any(
+            a.kind != "upright" and a.x1 > x0 and a.x0 < x1 and y1 - 0.3 <= a.y0 <= y1 + 0.8 * size
+            for a in pool
+        ):
+            continue
+        latex = f"\\arg\\{text[3:]}" if text.startswith("arg") else f"\\{text}"
+        op = Atom(latex, x0, min(a.y0 for a in w), x1, y1, w[0].axis, size, "op")
+        pool = [a for a in pool if a not in w] + [op]
+    return pool
 
 
 def _operator_limits(pool: list[Atom]) -> list[Atom]:
@@ -443,18 +630,31 @@ def _render(items: list[_Item], size: float) -> str:
                 and k + len(word) < len(items)
                 and items[k + len(word)].atoms
                 and items[k + len(word)].atoms[0].kind == "upright"
-                and items[k + len(word)].atoms[0].x0 - word[-1].atoms[0].x1 < 0.2 * size
+                and items[k + len(word)].atoms[0].x0 - word[-1].atoms[0].x1 < 0.45 * size
             ):
                 word.append(items[k + len(word)])
-            text = "".join(w.atoms[0].latex for w in word)
-            body = f"\\{text}" if text in _STANDARD_FUNCTIONS else f"\\mathrm{{{text}}}"
-            pieces.append(body + _scripts(word[-1]))
+            text = word[0].atoms[0].latex
+            for prev, w in itertools.pairwise(word):
+                gap = w.atoms[0].x0 - prev.atoms[0].x1
+                text += (" " if gap >= 0.2 * size else "") + w.atoms[0].latex
+            pieces.append(_word_latex(text) + _scripts(word[-1]))
             k += len(word)
             continue
         base = "".join(a.latex for a in it.atoms) or "{}"
         pieces.append(base + _scripts(it))
         k += 1
     return join_latex(pieces)
+
+
+def _word_latex(text: str) -> str:
+    """Upright words: an operator name (``\\log``, ``\\arg\\max``), a name (``\\mathrm{softmax}``)
+    or words of text (``\\text{if the data}``)."""
+    words = text.split()
+    if all(w in _STANDARD_FUNCTIONS for w in words):
+        return "".join(f"\\{w}" for w in words)
+    if len(words) > 1:
+        return f"\\text{{{text}}}"
+    return f"\\mathrm{{{text}}}"
 
 
 def _scripts(it: _Item) -> str:
@@ -487,26 +687,21 @@ def join_latex(pieces: list[str]) -> str:
 
 
 def _split_lines(atoms: list[Atom], rules: list[Rule]) -> list[tuple[list[Atom], list[Rule]]]:
-    """Lines of a multi-line display (``align``): separated by horizontal gaps that no atom
-    and no rule crosses."""
+    """Lines of a multi-line display (``align``): bands separated by empty height that no atom
+    and no rule crosses; a band of small glyphs only (the limits of an operator) stays with
+    the line next to it."""
     if not atoms:
         return []
-    size = statistics.median(a.size for a in atoms)
-    spans = [(a.y0, a.y1) for a in atoms] + [(r.y - 0.45 * size, r.y + 0.45 * size) for r in rules]
-    spans.sort()
-    groups: list[tuple[float, float]] = []
-    for y0, y1 in spans:
-        if groups and y0 <= groups[-1][1] + 0.3 * size:
-            groups[-1] = (groups[-1][0], max(groups[-1][1], y1))
+    size = max(a.size for a in atoms)
+    bands = _row_groups(atoms, rules, 0.45 * size)
+    merged: list[tuple[list[Atom], list[Rule]]] = []
+    for band in bands:
+        small = all(a.size < 0.85 * size for a in band[0])
+        if merged and (small or all(a.size < 0.85 * size for a in merged[-1][0])):
+            merged[-1] = (merged[-1][0] + band[0], merged[-1][1] + band[1])
         else:
-            groups.append((y0, y1))
-    out = []
-    for y0, y1 in groups:
-        line_atoms = [a for a in atoms if y0 <= a.cy <= y1]
-        line_rules = [r for r in rules if y0 <= r.y <= y1]
-        if line_atoms:
-            out.append((line_atoms, line_rules))
-    return out
+            merged.append(band)
+    return merged
 
 
 def glyphs_to_latex(glyphs: Iterable[Glyph], rules: Iterable[Rule] = ()) -> str:

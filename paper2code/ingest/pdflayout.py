@@ -214,10 +214,11 @@ class _Reader:
             return None
         col = self.column(row)
         centred = abs((row.x0 + row.x1) / 2 - col.centre) < 0.1 * col.width
-        if tail[-1].x1 < col.right - 1.5 * self.size and not centred:
+        at_right = tail[-1].x1 >= col.right - 1.5 * self.size
+        if not at_right and not centred:
             return None
         before = vis[: len(vis) - len(tail)]
-        if before and tail[0].x0 - before[-1].x1 < 0.8 * self.size:
+        if before and tail[0].x0 - before[-1].x1 < (0.5 if at_right else 0.8) * self.size:
             return None
         return m.group(1), tail
 
@@ -315,6 +316,7 @@ class _Reader:
         last_key: tuple[int, ...] | None = None
         after_refs = False
         title_done = False
+        refs_at = 0
 
         def flush() -> None:
             nonlocal para
@@ -339,7 +341,10 @@ class _Reader:
             row = rows[i]
             if row.region is not None:
                 region_blocks = list(self._region_blocks(row.region))
-                if para and not self._para_ended(para[-1]):
+                if mode == "references":  # a float printed among the references
+                    blocks[refs_at:refs_at] = region_blocks
+                    refs_at += len(region_blocks)
+                elif para and not self._para_ended(para[-1]):
                     pending.extend(region_blocks)
                 else:
                     flush()
@@ -377,6 +382,7 @@ class _Reader:
                     continue
                 if is_references(title):
                     mode = "references"
+                    refs_at = len(blocks)
                     blocks.append(Block("heading", title, level=level, numbered=True))
                     after_refs = True
                     i += 1
@@ -396,6 +402,7 @@ class _Reader:
             split = self._bold_references(row) if mode != "references" else None
             if split is not None:
                 flush()
+                refs_at = len(blocks)
                 blocks.append(Block("heading", "References", level=1, numbered=True))
                 mode, after_refs = "references", True
                 if split:
@@ -403,6 +410,12 @@ class _Reader:
                 i += 1
                 continue
             if mode == "references":
+                if caption_kind(row) is not None:  # the caption of a float among them
+                    j = self._caption_end(i, in_group)
+                    blocks.insert(refs_at, Block("caption", self._join(rows[i:j])))
+                    refs_at += 1
+                    i = j
+                    continue
                 refs.append(row)
                 i += 1
                 continue
@@ -417,17 +430,8 @@ class _Reader:
                 continue
             kind = caption_kind(row)
             if kind is not None:
-                caption = [row]
-                j = i + 1
-                while (
-                    j < len(rows)
-                    and rows[j].region is None
-                    and id(rows[j]) not in in_group
-                    and self._continues_caption(caption, rows[j])
-                ):
-                    caption.append(rows[j])
-                    j += 1
-                block = Block("caption", self._join(caption))
+                j = self._caption_end(i, in_group)
+                block = Block("caption", self._join(rows[i:j]))
                 if para and mode != "front" and not self._para_ended(para[-1]):
                     pending.append(block)  # a float between two parts of a paragraph
                 else:
@@ -526,6 +530,19 @@ class _Reader:
         col = self.column(row)
         text = row.text.rstrip()
         return row.x1 < col.right - 2 * self.size and bool(re.search(r"[.!?:]$", text))
+
+    def _caption_end(self, i: int, in_group: set[int]) -> int:
+        """Index just after the last row of the caption starting at row ``i``."""
+        rows = self.rows
+        j = i + 1
+        while (
+            j < len(rows)
+            and rows[j].region is None
+            and id(rows[j]) not in in_group
+            and self._continues_caption(rows[i:j], rows[j])
+        ):
+            j += 1
+        return j
 
     def _continues_caption(self, para: list[Row], row: Row) -> bool:
         prev = para[-1]
