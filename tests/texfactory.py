@@ -6,13 +6,13 @@ Two styles:
 
 - ``conference``: two columns, Times text with Computer Modern math, a banner on every page,
   page numbers, a figure drawn with ``picture`` (labels in boxes inside it) and a full-width
-  figure included as PDF (labels as text), a booktabs table, an ``algorithmic`` box, numbered
+  figure included as PDF (labels as text), a booktabs table, a ruled algorithm box, numbered
   display equations (fractions, roots, sub/superscripts, Greek, sums), inline math, a
   ``thebibliography`` and an appendix after it. The references heading is typeset one of three
   ways (``refs_heading``): the class's section heading, bold inline text, or "Bibliography".
 - ``journal``: one column, ``twoside`` with running heads ("12 · Liu, Ting and Zhou" on even
   pages, the title on odd ones), a journal footer on every page, ACM-like headings
-  ("1. INTRODUCTION"), ``algorithm`` boxes (``algpseudocode``), tables numbered I, II, III, author-year
+  ("1. INTRODUCTION"), ruled algorithm boxes, tables numbered I, II, III, author-year
   references with hanging indents, 30+ pages of deterministic filler.
 
 The LaTeX source is kept (``TexPaper.write``) so that each test compares ingestion with the
@@ -73,7 +73,10 @@ class Figure:
 class Algorithm:
     caption: str
     lines: list[str]
-    """Source lines of the algorithm body (``algorithmic`` or ``algorithm2e`` commands)."""
+    """Source lines of the algorithm body (``algpseudocode``-like commands: ``\\Require``,
+    ``\\State``, ``\\For``/``\\EndFor``, ``\\If``/``\\Else``/``\\EndIf``, ``\\Return``), set by
+    a small ``algorithmic`` defined in the preamble on ``float``'s ruled style (no
+    ``texlive-science`` needed)."""
     words: list[str] = field(default_factory=list)
     """Words the typeset algorithm shows (what a code block must contain)."""
 
@@ -250,7 +253,23 @@ _CONFERENCE_PREAMBLE = r"""\documentclass[10pt,twocolumn,letterpaper]{article}
 \usepackage{amsmath,amssymb}
 \usepackage{booktabs}
 \usepackage{graphicx}
-\usepackage{algorithm,algorithmic}
+\usepackage{float}
+\floatstyle{ruled}
+\newfloat{algorithm}{t}{loa}
+\floatname{algorithm}{Algorithm}
+\newcounter{algline}
+\newlength{\alglevel}
+\newenvironment{algorithmic}[1][0]{\setcounter{algline}{0}\setlength{\alglevel}{0pt}\par\small}{\par}
+\newcommand{\alglabel}{\par\noindent\refstepcounter{algline}\makebox[1.6em][r]{\footnotesize\arabic{algline}:}\hspace*{0.6em}\hspace*{\alglevel}}
+\newcommand{\Require}{\par\noindent\textbf{Require:} }
+\newcommand{\Ensure}{\par\noindent\textbf{Ensure:} }
+\newcommand{\State}{\alglabel}
+\newcommand{\For}[1]{\alglabel\textbf{for} #1 \textbf{do}\addtolength{\alglevel}{1em}}
+\newcommand{\EndFor}{\addtolength{\alglevel}{-1em}\alglabel\textbf{end for}}
+\newcommand{\If}[1]{\alglabel\textbf{if} #1 \textbf{then}\addtolength{\alglevel}{1em}}
+\newcommand{\Else}{\addtolength{\alglevel}{-1em}\alglabel\textbf{else}\addtolength{\alglevel}{1em}}
+\newcommand{\EndIf}{\addtolength{\alglevel}{-1em}\alglabel\textbf{end if}}
+\newcommand{\Return}{\textbf{return} }
 \usepackage{fancyhdr}
 \pagestyle{fancy}
 \fancyhf{}
@@ -266,7 +285,23 @@ _JOURNAL_PREAMBLE = r"""\documentclass[10pt,twoside]{article}
 \usepackage{booktabs}
 \usepackage{graphicx}
 \usepackage[authoryear]{natbib}
-\usepackage{algorithm,algpseudocode}
+\usepackage{float}
+\floatstyle{ruled}
+\newfloat{algorithm}{t}{loa}
+\floatname{algorithm}{Algorithm}
+\newcounter{algline}
+\newlength{\alglevel}
+\newenvironment{algorithmic}[1][0]{\setcounter{algline}{0}\setlength{\alglevel}{0pt}\par\small}{\par}
+\newcommand{\alglabel}{\par\noindent\refstepcounter{algline}\makebox[1.6em][r]{\footnotesize\arabic{algline}:}\hspace*{0.6em}\hspace*{\alglevel}}
+\newcommand{\Require}{\par\noindent\textbf{Require:} }
+\newcommand{\Ensure}{\par\noindent\textbf{Ensure:} }
+\newcommand{\State}{\alglabel}
+\newcommand{\For}[1]{\alglabel\textbf{for} #1 \textbf{do}\addtolength{\alglevel}{1em}}
+\newcommand{\EndFor}{\addtolength{\alglevel}{-1em}\alglabel\textbf{end for}}
+\newcommand{\If}[1]{\alglabel\textbf{if} #1 \textbf{then}\addtolength{\alglevel}{1em}}
+\newcommand{\Else}{\addtolength{\alglevel}{-1em}\alglabel\textbf{else}\addtolength{\alglevel}{1em}}
+\newcommand{\EndIf}{\addtolength{\alglevel}{-1em}\alglabel\textbf{end if}}
+\newcommand{\Return}{\textbf{return} }
 \usepackage{fancyhdr}
 \pagestyle{fancy}
 \fancyhf{}
@@ -507,12 +542,12 @@ def conference_paper(
     algorithm = Algorithm(
         "Training with warmup",
         [
-            r"\REQUIRE data $D$, number of steps $T$",
-            r"\FOR{$t = 1$ \TO $T$}",
-            r"\STATE sample a batch $B$ from $D$",
-            r"\STATE update the parameters with rate $lrate(t)$",
-            r"\ENDFOR",
-            r"\RETURN the parameters",
+            r"\Require data $D$, number of steps $T$",
+            r"\For{$t = 1$ to $T$}",
+            r"\State sample a batch $B$ from $D$",
+            r"\State update the parameters with rate $lrate(t)$",
+            r"\EndFor",
+            r"\State \Return the parameters",
         ],
         words=["sample a batch", "update the parameters", "return the parameters"],
     )

@@ -73,18 +73,18 @@ _THEOREMS = {
 
 
 def find_main_tex(folder: Path) -> Path:
-    """The main ``.tex`` file of a paper folder: the one with ``\\documentclass`` (preferring
-    conventional names, then the shallowest)."""
-    candidates = [
-        p
-        for p in sorted(folder.rglob("*.tex"))
-        if "\\documentclass" in strip_comments(read_text(p))
-    ]
+    """The main ``.tex`` file of a paper folder: the one with ``\\documentclass`` and
+    ``\\begin{document}`` (a file with only the first is a fallback), preferring conventional
+    names (``main``, ``ms``, ``paper``…), then the shallowest."""
+    texts = {p: strip_comments(read_text(p)) for p in sorted(folder.rglob("*.tex"))}
+    candidates = [p for p, t in texts.items() if "\\documentclass" in t]
     if not candidates:
         raise PaperError(
             f"{folder}: no .tex file with \\documentclass in this folder; "
             "give the main .tex file or the folder of a LaTeX paper"
         )
+    complete = [p for p in candidates if re.search(r"\\begin\s*\{document\}", texts[p])]
+    candidates = complete or candidates
     named = [p for p in candidates if p.stem.lower() in _MAIN_NAMES]
     return (named or sorted(candidates, key=lambda p: (len(p.parts), p.name)))[0]
 
