@@ -41,10 +41,16 @@ def find_furniture(pages: list[list[Row]], heights: list[float]) -> set[int]:
     found: set[int] = set()
     for p, (rows, height) in enumerate(zip(pages, heights, strict=True)):
         banded = [r for r in rows if _in_band(r, height)]
-        if not banded:
+        if not rows:
             continue
         top = min(r.y0 for r in rows)
         bottom = max(r.y1 for r in rows)
+        ordered = sorted(rows, key=lambda r: r.y0)
+        for r, gap in ((ordered[-1], ordered[-1].y0 - max((x.y1 for x in ordered[:-1]), default=0)),
+                       (ordered[0], min((x.y0 for x in ordered[1:]), default=height) - ordered[0].y1)):  # fmt: skip
+            # a bare number set apart below (or above) everything else is a page number
+            if _PAGE_NUMBER.match(r.text.strip()) and gap > 1.5 * max(r.size, 1):
+                found.add(id(r))
         for r in banded:
             text = r.text.strip()
             outermost = r.y0 <= top + 1 or r.y1 >= bottom - 1

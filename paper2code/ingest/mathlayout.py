@@ -677,7 +677,7 @@ def join_latex(pieces: list[str]) -> str:
         if p in _RELATIONS:
             out = out.rstrip() + f" {p} "
             continue
-        if re.search(r"\\[A-Za-z]+$", out) and re.match(r"[A-Za-z0-9]", p):
+        if re.search(r"\\[A-Za-z]+$|[_^][A-Za-z0-9]$", out) and re.match(r"[A-Za-z0-9\\]", p):
             out += " "
         out += p
     return out.strip()

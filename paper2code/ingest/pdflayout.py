@@ -31,9 +31,21 @@ from paper2code.ingest.glyphs import BBox, Glyph, Line, PageContent, Rule, union
 from paper2code.ingest.headings import is_references, number_key, parse_heading
 from paper2code.ingest.mathlayout import glyphs_to_latex
 from paper2code.ingest.pdftables import table_markdown
-from paper2code.ingest.regions import Region, caption_kind, find_regions, graphic_boxes
+from paper2code.ingest.regions import (
+    Region,
+    caption_kind,
+    find_regions,
+    graphic_boxes,
+    merge_rules,
+)
 from paper2code.ingest.rows import Row, page_rows, two_columns
-from paper2code.ingest.textrender import TextStyle, clean_text, document_style, render_glyphs
+from paper2code.ingest.textrender import (
+    TextStyle,
+    clean_text,
+    document_style,
+    is_bullet,
+    render_glyphs,
+)
 
 _EQ_NUMBER = re.compile(r"\(\s*([A-Z]?\d{1,3}(?:\.\d{1,3})?[a-z]?)\s*\)$")
 _KNOWN_UNNUMBERED = re.compile(
@@ -168,6 +180,9 @@ class _Reader:
         parts: list[str] = []
         pieces: list[Glyph] = []
         last_x1: float | None = None
+        bullet = self._bullet(row)
+        if bullet is not None:
+            parts.append("-")
         for ln in sorted(row.lines, key=lambda ln: ln.bbox[0]):
             if last_x1 is not None and ln.bbox[0] - last_x1 > 2 * self.size and wide_gap != " ":
                 parts.append(render_glyphs(pieces, self.style, rules))
@@ -175,10 +190,50 @@ class _Reader:
             elif pieces and pieces[-1].c != " ":
                 last = pieces[-1]
                 pieces.append(Glyph(" ", last.font, last.size, last.bbox, last.x1, last.oy))
-            pieces += ln.glyphs
+            pieces += [g for g in ln.glyphs if g is not bullet]
             last_x1 = ln.bbox[2]
         parts.append(render_glyphs(pieces, self.style, rules))
+        if bullet is not None:
+            return "- " + " ".join(clean_text(p) for p in parts[1:] if clean_text(p))
         return wide_gap.join(clean_text(p) for p in parts if clean_text(p))
+
+    def _bullet(self, row: Row) -> Glyph | None:
+        """The bullet glyph opening a list item, if the row starts with one."""
+        vis = row.visible
+        if len(vis) < 2 or not is_bullet(vis[0]) or vis[1].x0 - vis[0].x1 < 0.15 * self.size:
+            return None
+        if vis[0].c in "–-*∗" and row.x0 <= self.column(row).left + 0.3 * self.size:
+            return None  # a dash at the margin is prose
+        return vis[0]
+
+    def _footnote_start(self, row: Row) -> bool:
+        """A footnote: smaller text low on the page, opening with a raised mark."""
+        vis = row.visible
+        if len(vis) < 3 or row.size >= 0.95 * self.size:
+            return False
+        mark = vis[0]
+        page = self.pages[row.page]
+        return (
+            mark.c in "0123456789*†‡§¶∗⋆"
+            and mark.size < 0.9 * row.size
+            and mark.oy < row.baseline - 0.15 * row.size
+            and row.y0 > 0.5 * page.height
+        )
+
+    def _footnote_end(self, i: int) -> int:
+        rows = self.rows
+        j = i + 1
+        while (
+            j < len(rows)
+            and rows[j].region is None
+            and not self._footnote_start(rows[j])
+            and rows[j].page == rows[i].page
+            and rows[j].side == rows[i].side
+            and abs(rows[j].size - rows[i].size) < 0.6
+            and 0 < rows[j].baseline - rows[j - 1].baseline <= 1.5 * rows[i].size
+        ):
+            j += 1
+        return j
 
     def _heading_shape(self, row: Row) -> str | None:
         """The row's text when it looks like a heading (bold or larger, short, not math)."""
@@ -239,6 +294,8 @@ class _Reader:
         ]
         if number is not None:
             return bool(mathy) or bool(re.search(r"[=<>≤≥∑√]", "".join(g.c for g in content)))
+        if self._bullet(row) is not None or self._wordy(content):
+            return False
         x0 = min(g.x0 for g in content)
         x1 = max(g.x1 for g in content)
         centred = (
@@ -252,6 +309,17 @@ class _Reader:
         if share >= 0.9 and len(content) >= 3 and x0 > col.left + 0.5 * self.size:
             return True  # a long display, all math
         return share >= 0.6 and x0 > col.left + self.size and x1 - x0 < 0.85 * col.width
+
+    def _wordy(self, glyphs: list[Glyph]) -> bool:
+        """Mostly prose words (three or more, not operator names): a line of text, however
+        centred, not a display."""
+        words = re.findall(
+            r"[A-Za-z]{3,}",
+            "".join(g.c if not (g.math or self._tex_math([g])) else " " for g in glyphs),
+        )
+        words = [w for w in words if w not in fonts.FUNCTIONS]
+        letters = sum(len(w) for w in words)
+        return len(words) >= 3 and letters > 0.5 * len(glyphs)
 
     def is_text_row(self, row: Row) -> bool:
         return row.region is None and bool(row.visible)
@@ -427,6 +495,16 @@ class _Reader:
                 continue
             if id(row) in in_group:
                 i += 1
+                continue
+            if self._footnote_start(row):
+                j = self._footnote_end(i)
+                note = re.sub(r"^\[\^([^\]]+)\]\s*", r"[^\1]: ", self._join(rows[i:j]))
+                if para and not self._para_ended(para[-1]):
+                    pending.append(Block("text", note))
+                else:
+                    flush()
+                    blocks.append(Block("text", note))
+                i = j
                 continue
             kind = caption_kind(row)
             if kind is not None:
@@ -651,8 +729,15 @@ class _Reader:
 
     def _region_blocks(self, region: Region) -> Iterator[Block]:
         if region.kind == "table":
+            page = self.pages[region.page]
+            x0, y0, x1, y1 = region.bbox
+            rules = [
+                r
+                for r in merge_rules(page.rules)
+                if x0 - 2 <= r.x0 and r.x1 <= x1 + 2 and y0 - 2 <= r.y <= y1 + 2 and r.width > 3
+            ]
             md = table_markdown(
-                region.lines, region.rules, lambda gl: render_glyphs(gl, self.style, ())
+                region.lines, rules, lambda gl: render_glyphs(gl, self.style, page.rules)
             )
             if md:
                 yield Block("table", md)

@@ -103,7 +103,10 @@ def table_markdown(
     size = statistics.median(g.size for r in rows for g in r if g.c.strip())
     cells = [row_cells(r, 0.75 * size) for r in rows]
     ys = [statistics.median(g.oy for g in r if g.c.strip()) for r in rows]
-    inner = sorted(r.y for r in rules)[1:-1] if len(rules) >= 3 else []
+    width = max((r.width for r in rules), default=0.0)
+    full = sorted(r.y for r in rules if r.width >= 0.9 * width)
+    partial = [r for r in rules if r.width < 0.9 * width]
+    inner = full[1:-1] if len(full) >= 3 else []
     header_end = inner[0] if inner else None
     n_header = sum(1 for y in ys if header_end is not None and y < header_end) or 1
     body = cells[n_header:] if len(cells) > n_header else cells
@@ -117,8 +120,13 @@ def table_markdown(
             text = render(cell[2]).strip().replace("|", "\\|")
             targets = [_column_of(cell, cols)]
             if i < n_header:  # a header cell over several columns heads each of them
+                x0, x1 = cell[0], cell[1]
+                below = ys[i + 1] if i + 1 < len(ys) else float("inf")
+                for r in partial:  # booktabs' \cmidrule under a spanning cell
+                    if ys[i] < r.y < below and min(r.x1, x1) - max(r.x0, x0) > 0:
+                        x0, x1 = min(x0, r.x0), max(x1, r.x1)
                 targets = [
-                    k for k, (c0, c1) in enumerate(cols) if min(cell[1], c1) - max(cell[0], c0) > 0
+                    k for k, (c0, c1) in enumerate(cols) if x0 <= (c0 + c1) / 2 <= x1
                 ] or targets
             for k in targets:
                 out[k] = f"{out[k]} {text}".strip()

@@ -127,16 +127,19 @@ def side_of(box: BBox, width: float) -> str:
 
 
 def two_columns(boxes: list[BBox], width: float, height: float) -> bool:
-    """Whether text lines (their boxes) are set in two columns: substantial lines (a third of
-    the page wide or more) fill both halves, and fewer of them run across the centre."""
-    covered = {"left": 0.0, "right": 0.0, "full": 0.0}
+    """Whether text lines (their boxes) are set in two columns: lines a third of the page
+    wide or more stand in both halves (at least a few in each, a short right column allowed),
+    and fewer of them run across the centre."""
+    count = {"left": 0, "right": 0, "full": 0}
     for b in boxes:
-        if b[2] - b[0] < 0.3 * width:
-            continue
-        covered[side_of(b, width)] += max(0.0, b[3] - b[1])
-    need = 0.12 * height
-    both = min(covered["left"], covered["right"])
-    return both >= need and covered["full"] < both
+        if b[2] - b[0] >= 0.3 * width:
+            count[side_of(b, width)] += 1
+    columns = count["left"] + count["right"]
+    return (
+        min(count["left"], count["right"]) >= 2
+        and max(count["left"], count["right"]) >= 4
+        and count["full"] < 0.5 * columns
+    )
 
 
 def page_rows(
