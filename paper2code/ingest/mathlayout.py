@@ -359,24 +359,26 @@ def _arrays(pool: list[Atom], rules: list[Rule]) -> tuple[list[Atom], list[Rule]
         inner_rules = [
             r for r in rules if left.x1 <= r.x0 and r.x1 <= limit and left.y0 <= r.y <= left.y1
         ]
-        rows = _row_groups(inner, inner_rules, 0.25 * left.size)
-        if len(rows) < 2:
+        if not inner or (right is None and left.latex != "\\{"):
             continue
-        if right is None and left.latex != "\\{":
+        # rows are the baselines of full-size atoms once fractions and roots are built
+        built = build(inner, inner_rules)
+        size = max(a.size for a in built)
+        axes: list[float] = []
+        for a in sorted((a for a in built if a.size >= 0.85 * size), key=lambda a: a.axis):
+            if not axes or a.axis - axes[-1] > 0.6 * size:
+                axes.append(a.axis)
+        if len(axes) < 2:
             continue
         env = "cases" if right is None else _ARRAYS.get(left.latex, "matrix")
-        size = max(a.size for a in inner)
-        lines = []
-        for row_atoms, row_rules in sorted(rows, key=lambda r: min(a.y0 for a in r[0])):
-            cells = []
-            for col in _columns(row_atoms, 0.8 * size):
-                col_rules = [
-                    r
-                    for r in row_rules
-                    if min(a.x0 for a in col) - 1 <= r.x0 and r.x1 <= max(a.x1 for a in col) + 1
-                ]
-                cells.append(layout(build(col, col_rules))[0])
-            lines.append(" & ".join(cells))
+        rows: list[list[Atom]] = [[] for _ in axes]
+        for a in built:
+            rows[min(range(len(axes)), key=lambda k: abs(axes[k] - a.axis))].append(a)
+        lines = [
+            " & ".join(layout(col)[0] for col in _columns(row_atoms, 0.8 * size))
+            for row_atoms in rows
+            if row_atoms
+        ]
         body = " \\\\ ".join(lines)
         group = [left, *inner, *([right] if right is not None else [])]
         atom = Atom(

@@ -197,6 +197,34 @@ class _Reader:
             return "- " + " ".join(clean_text(p) for p in parts[1:] if clean_text(p))
         return wide_gap.join(clean_text(p) for p in parts if clean_text(p))
 
+    def _heading_end(self, i: int) -> int:
+        """Index after the last row of the heading at row ``i`` (a long heading wraps)."""
+        rows = self.rows
+        style = self._style(rows[i])
+        j = i + 1
+        while (
+            j < len(rows)
+            and rows[j].region is None
+            and rows[j].page == rows[i].page
+            and rows[j].side == rows[i].side
+            and self._style(rows[j]) == style
+            and (style[1] or rows[j].size >= 1.15 * self.size)
+            and 0 < rows[j].baseline - rows[j - 1].baseline <= 1.5 * rows[j].size
+            and parse_heading(clean_text(rows[j].text), letters=True).number is None
+            and not is_references(clean_text(rows[j].text))
+        ):
+            j += 1
+        return j
+
+    def _join_heading(self, title: str, more: list[Row]) -> str:
+        for r in more:
+            t = clean_text(r.text)
+            if re.search(r"[A-Za-z]-$", title) and t[:1].islower():
+                title = title[:-1] + t
+            else:
+                title = f"{title} {t}"
+        return title
+
     def _bullet(self, row: Row) -> Glyph | None:
         """The bullet glyph opening a list item, if the row starts with one."""
         vis = row.visible
@@ -433,21 +461,11 @@ class _Reader:
                     flush_refs()
                 else:
                     flush()
-                # a heading wrapped onto a second line
-                prev = blocks[-1] if blocks else None
-                if (
-                    number is None
-                    and prev is not None
-                    and prev.kind == "heading"
-                    and i > 0
-                    and rows[i - 1].page == row.page
-                    and self._style(rows[i - 1]) == self._style(row)
-                    and row.baseline - rows[i - 1].baseline < 1.6 * row.size
-                    and not is_references(title)
-                ):
-                    prev.text = f"{prev.text} {title}"
-                    i += 1
-                    continue
+                # a heading wrapped onto more lines
+                end = self._heading_end(i)
+                if end > i + 1:
+                    title = self._join_heading(title, rows[i + 1 : end])
+                i = end - 1
                 if is_references(title):
                     mode = "references"
                     refs_at = len(blocks)
