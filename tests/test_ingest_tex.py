@@ -101,6 +101,8 @@ def test_title_abstract_authors(pdf_paper) -> None:
     assert paper.authors == spec.authors
     assert squash(paper.abstract) == squash(latex_to_text(spec.abstract))
     assert paper.source_format == "pdf"
+    if spec.style == "journal":
+        assert paper.pages and paper.pages >= 30
 
 
 @by_param(ALL)
@@ -244,6 +246,15 @@ def test_equation_images_cropped_and_linked(pdf_paper) -> None:
     assert (
         attention.latex == r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}(\frac{QK^T}{\sqrt{d_k}})V"
     )
+
+
+@by_param(["conference"])
+def test_paper_md_reads_back_with_equation_numbers_and_images(pdf_paper) -> None:
+    _, paper, out = pdf_paper
+    again = ingest_paper(out / "paper.md", IngestSettings())
+    assert [(e.latex, e.number, e.image) for _, e in _records(again)] == [
+        (e.latex, e.number, e.image) for _, e in _records(paper)
+    ]
 
 
 def test_without_a_paper_folder_no_images(typeset) -> None:
