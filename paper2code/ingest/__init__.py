@@ -49,12 +49,21 @@ SOURCE_DIR = "source"
 
 @contextlib.contextmanager
 def _work_dir(out_dir: Path | None) -> Iterator[Path]:
-    if out_dir is not None:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        yield Path(out_dir)
+    """The paper folder (created; removed again if ingestion fails and it did not exist), or
+    a temporary folder."""
+    if out_dir is None:
+        with tempfile.TemporaryDirectory(prefix="paper2code-ingest-") as tmp:
+            yield Path(tmp)
         return
-    with tempfile.TemporaryDirectory(prefix="paper2code-ingest-") as tmp:
-        yield Path(tmp)
+    out_dir = Path(out_dir)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        yield out_dir
+    except BaseException:
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
 
 
 def resolve_paper(

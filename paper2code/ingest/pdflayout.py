@@ -19,7 +19,6 @@ Pure functions over ``PageContent``.
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from paper2code.ingest import fonts
 from paper2code.ingest.blocks import Block
 from paper2code.ingest.furniture import find_furniture
-from paper2code.ingest.glyphs import BBox, Glyph, Line, PageContent, Rule, union
+from paper2code.ingest.glyphs import BBox, Glyph, Line, PageContent, union
 from paper2code.ingest.headings import is_references, number_key, parse_heading
 from paper2code.ingest.mathlayout import glyphs_to_latex
 from paper2code.ingest.pdftables import table_markdown
@@ -349,9 +348,6 @@ class _Reader:
         letters = sum(len(w) for w in words)
         return len(words) >= 3 and letters > 0.5 * len(glyphs)
 
-    def is_text_row(self, row: Row) -> bool:
-        return row.region is None and bool(row.visible)
-
     def _prose_like(self, row: Row) -> bool:
         """A line of a paragraph: starts at the column's left edge (or a paragraph indent)
         and is written in the prose font."""
@@ -404,7 +400,6 @@ class _Reader:
     def read(self) -> Layout:
         blocks = self.layout.blocks
         para: list[Row] = []
-        para_kind = "text"
         pending: list[Block] = []
         refs: list[Row] = []
         mode = "front"
@@ -419,7 +414,7 @@ class _Reader:
             if para:
                 text = self._join(para, ", " if mode == "front" else " ")
                 if text:
-                    blocks.append(Block("caption" if para_kind == "caption" else "text", text))
+                    blocks.append(Block("text", text))
             para = []
             blocks.extend(pending)
             pending.clear()
@@ -539,7 +534,7 @@ class _Reader:
                 para.append(row)
             else:
                 flush()
-                para, para_kind = [row], "text"
+                para = [row]
             i += 1
         if mode == "references":
             flush_refs()
@@ -851,4 +846,4 @@ def layout_pages(pages: list[PageContent]) -> Layout:
     return _Reader(pages).read()
 
 
-__all__ = ["EquationCrop", "Layout", "Rule", "layout_pages", "statistics"]
+__all__ = ["EquationCrop", "Layout", "layout_pages"]
