@@ -400,12 +400,15 @@ def _algorithm_tex(a: Algorithm, s: Sec) -> str:
 
 
 def _figure_pdf(path: Path, labels: list[str]) -> None:
-    """A vector figure like the ones papers include: boxes with bold labels, arrows."""
+    """A vector figure like the ones papers include: a bold title above the diagram (as in
+    "Attention Is All You Need", where it became a spurious heading), boxes with labels,
+    arrows. ``labels[0]`` is the title, the others label the boxes."""
     doc = pymupdf.open()
     page = doc.new_page(width=420, height=150)
-    n = len(labels)
-    w = 380 / n
-    for i, label in enumerate(labels):
+    page.insert_text((150, 22), labels[0], fontname="hebo", fontsize=12)
+    boxes = labels[1:]
+    w = 380 / len(boxes)
+    for i, label in enumerate(boxes):
         r = pymupdf.Rect(20 + i * w + 6, 40, 20 + (i + 1) * w - 6, 100)
         page.draw_rect(r, color=(0, 0, 0), fill=(0.9, 0.93, 1.0), width=1)
         page.insert_textbox(
@@ -600,7 +603,12 @@ def conference_paper(
                 p(11, _INLINE[3]),
                 Figure(
                     "Multi-head attention consists of several attention layers in parallel.",
-                    ["Linear", "Multi-Head Attention", "Concat"],
+                    [
+                        "Multi-Head Attention",
+                        "Linear Projection",
+                        "Scaled Attention Heads",
+                        "Concat",
+                    ],
                     kind="pdf",
                     wide=True,
                 ),

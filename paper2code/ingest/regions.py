@@ -116,6 +116,28 @@ def _clusters(boxes: list[BBox], gap: float) -> list[BBox]:
     return groups
 
 
+def _labels_above(box: BBox, rows: list[Row], captions: list[Row], size: float) -> BBox:
+    """The figure's box grown upwards over the labels printed above its graphics (a diagram's
+    title): rows close above it, inside its width, not ending a sentence."""
+    x0, y0, x1, y1 = box
+    while True:
+        above = [
+            r
+            for r in rows
+            if r.y1 <= y0 + 1
+            and y0 - r.y1 <= 2.0 * size
+            and r.x0 >= x0 - size
+            and r.x1 <= x1 + size
+            and r not in captions
+        ]
+        if not above:
+            return (x0, y0, x1, y1)
+        nearest = max(above, key=lambda r: r.y1)
+        if re.search(r"[.!?:;,]$", nearest.text.strip()):
+            return (x0, y0, x1, y1)
+        y0 = min(y0, nearest.y0)
+
+
 def find_regions(page: PageContent, rows: list[Row], size: float) -> list[Region]:
     """The floats of a page (``rows``: its rows without furniture; ``size``: body font
     size)."""
@@ -261,6 +283,7 @@ def find_regions(page: PageContent, rows: list[Row], size: float) -> list[Region
                     group.append(c)
             box = union(group)
             box = (box[0] - 0.5 * size, box[1], box[2] + 0.5 * size, row.y0 - 0.5)
+            box = _labels_above(box, rows, caption_rows, size)
         elif below:
             first = min(below, key=lambda c: c[1])
             box = union([first])
