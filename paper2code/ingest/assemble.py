@@ -93,6 +93,8 @@ def _front_matter(draft: Draft) -> tuple[str, list[str], str, list[Block]]:
         (i for i, b in enumerate(blocks) if b.kind == "heading" and not is_abstract(b.text)),
         len(blocks),
     )
+    if end == len(blocks) and not any(b.kind == "heading" for b in blocks):
+        end = 0  # no heading at all: everything is body text, nothing is front matter
     front, body = blocks[:end], blocks[end:]
     author_lines: list[str] = []
     abstract_parts: list[str] = []

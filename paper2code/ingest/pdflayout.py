@@ -449,7 +449,7 @@ class _Reader:
                     i += len(title_rows)
                     title_done = True
                     continue
-            heading = self._heading(row, seen_numbered or after_refs, last_key)
+            heading = self._heading(row, seen_numbered or after_refs, last_key, mode == "front")
             if heading is not None:
                 number, title, level = heading
                 if mode == "references":
@@ -561,8 +561,11 @@ class _Reader:
         return out
 
     def _heading(
-        self, row: Row, letters: bool, last_key: tuple[int, ...] | None
+        self, row: Row, letters: bool, last_key: tuple[int, ...] | None, front: bool = False
     ) -> tuple[str | None, str, int] | None:
+        """(number, title, level) when the row is a section heading. In the front matter
+        (before the first heading) only the names of unnumbered sections count: authors and
+        dates set large are not headings."""
         text = self._heading_shape(row)
         if text is None:
             return None
@@ -581,6 +584,8 @@ class _Reader:
             return parsed.number, title, parsed.level or 1
         known = bool(_KNOWN_UNNUMBERED.match(title))
         style = self._style(row)
+        if front and not known:
+            return None
         if not known:
             if style not in self.heading_styles or len(title) > 80 or title.endswith("."):
                 return None
