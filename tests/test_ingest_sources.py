@@ -22,7 +22,7 @@ from test_ingest_pdf import assert_matches_spec
 
 from paper2code.cli import main
 from paper2code.errors import PaperError
-from paper2code.ingest import arxiv_id, fetch_arxiv, ingest_paper, unpack_archive
+from paper2code.ingest import arxiv_id, fetch_arxiv, ingest_paper, paper_slug, unpack_archive
 from paper2code.ingest.latex import find_main_tex
 from paper2code.settings import IngestSettings
 
@@ -49,6 +49,20 @@ from paper2code.settings import IngestSettings
 )
 def test_arxiv_id(ref: str, ident: str | None) -> None:
     assert arxiv_id(ref) == ident
+
+
+@pytest.mark.parametrize(
+    ("ref", "slug"),
+    [
+        ("arxiv:1706.03762v5", "arxiv-1706-03762v5"),
+        ("https://arxiv.org/abs/1706.03762", "arxiv-1706-03762"),
+        ("papers/src.tar.gz", "src"),
+        ("Attention Is All You Need.pdf", "attention-is-all-you-need"),
+        ("paper_folder", "paper-folder"),
+    ],
+)
+def test_paper_slug(ref: str, slug: str) -> None:
+    assert paper_slug(ref) == slug
 
 
 class _Arxiv(BaseHTTPRequestHandler):

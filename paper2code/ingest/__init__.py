@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from paper2code.errors import PaperError
-from paper2code.ingest.archive import unpack_archive
+from paper2code.ingest.archive import ARCHIVE_SUFFIXES, unpack_archive
 from paper2code.ingest.arxiv import arxiv_id, fetch_arxiv
 from paper2code.ingest.assemble import assemble
 from paper2code.ingest.mathscore import latex_similarity, normalize_latex
@@ -34,6 +35,7 @@ __all__ = [
     "ingest_paper",
     "latex_similarity",
     "normalize_latex",
+    "paper_slug",
     "resolve_paper",
     "unpack_archive",
     "write_paper",
@@ -64,6 +66,24 @@ def _work_dir(out_dir: Path | None) -> Iterator[Path]:
         if created:
             shutil.rmtree(out_dir, ignore_errors=True)
         raise
+
+
+def paper_slug(paper: Path | str) -> str:
+    """A folder name for a paper reference: ``arxiv:1706.03762v5`` → ``arxiv-1706-03762v5``,
+    ``src.tar.gz`` → ``src``, ``Attention Is All You Need.pdf`` →
+    ``attention-is-all-you-need``."""
+    text = str(paper)
+    ident = arxiv_id(text)
+    if ident is not None and not Path(text).exists():
+        stem = f"arxiv-{ident}"
+    else:
+        name = Path(text).name
+        lower = name.lower()
+        suffix = next((s for s in (*ARCHIVE_SUFFIXES, ".pdf", ".tex", ".md", ".markdown")
+                       if lower.endswith(s)), "")  # fmt: skip
+        stem = name[: len(name) - len(suffix)] if suffix else name
+    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
+    return slug[:60] or "paper"
 
 
 def resolve_paper(
