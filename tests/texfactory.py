@@ -12,7 +12,8 @@ Two styles:
   ways (``refs_heading``): the class's section heading, bold inline text, or "Bibliography".
 - ``journal``: one column, ``twoside`` with running heads ("12 · Liu, Ting and Zhou" on even
   pages, the title on odd ones), a journal footer on every page, ACM-like headings
-  ("1. INTRODUCTION"), ruled algorithm boxes, tables numbered I, II, III, author-year
+  ("1. INTRODUCTION", bold "2.1 Title", italic "3.1.1 Title" as ACM sets them), ruled
+  algorithm boxes, tables numbered I, II, III, author-year
   references with hanging indents, 30+ pages of deterministic filler.
 
 The LaTeX source is kept (``TexPaper.write``) so that each test compares ingestion with the
@@ -314,6 +315,7 @@ _JOURNAL_PREAMBLE = r"""\documentclass[10pt,twoside]{article}
 \makeatletter
 \renewcommand\section{\@startsection{section}{1}{\z@}{-14pt plus -2pt minus -1pt}{6pt}{\normalfont\normalsize\bfseries}}
 \renewcommand\subsection{\@startsection{subsection}{2}{\z@}{-12pt plus -2pt minus -1pt}{4pt}{\normalfont\normalsize\bfseries}}
+\renewcommand\subsubsection{\@startsection{subsubsection}{3}{\z@}{-10pt plus -2pt minus -1pt}{3pt}{\normalfont\normalsize\itshape}}
 \def\@seccntformat#1{\csname the#1\endcsname\csname dot@#1\endcsname\quad}
 \def\dot@section{.}
 \makeatother
@@ -799,11 +801,13 @@ def journal_paper(*, paragraphs: int = 5, sentences: int = 9) -> TexPaper:
             "ANOMALY DETECTION USING IFOREST",
             body(8, "Anomaly detection using iForest is a two-stage process."),
         ),
-        Sec("1.1", "Training Stage", [*body(9), iforest, eqs[3], *body(10), itree, *body(11)]),
+        Sec("1.1", "Training Stage", [*body(9), iforest, eqs[3], *body(10), itree]),
+        Sec("1.1.1", "Sub-sampling Size", body(11)),
         Sec("1.1", "Evaluating Stage", [*body(12), eqs[4], path_length, *body(13), eqs[8]]),
         Sec("1", "EMPIRICAL EVALUATION", body(14, "This section presents the experiments.")),
         Sec("1.1", "Comparison with Other Methods", [*body(15), tables[1], *body(16)]),
-        Sec("1.1", "Efficiency Analysis", [*body(17), tables[2], eqs[5], *body(18)]),
+        Sec("1.1", "Efficiency Analysis", [*body(17), tables[2], eqs[5]]),
+        Sec("1.1.1", "Memory Requirement", body(18)),
         Sec("1.1", "Breaking the Curse of Dimensionality", [*body(19), eqs[6], *body(20)]),
         Sec("1", "RELATED WORK", [*body(21), JOURNAL_INLINE[2], JOURNAL_INLINE[3]]),
         Sec("1", "CONCLUSIONS", body(22, "This paper proposes a fundamentally different model.")),

@@ -52,6 +52,10 @@ class Glyph:
     def bold(self) -> bool:
         return fonts.is_bold(self.font, self.flags)
 
+    @property
+    def italic(self) -> bool:
+        return fonts.is_italic(self.font, self.flags) and not self.math
+
 
 @dataclass(frozen=True, slots=True)
 class Span:

@@ -156,9 +156,9 @@ class _Reader:
         page = self.pages[row.page]
         return _Column(0.08 * page.width, 0.92 * page.width)
 
-    def _heading_styles(self) -> dict[tuple[float, bool], int]:
+    def _heading_styles(self) -> dict[tuple[float, bool, bool], int]:
         """Font style (size, bold) of numbered headings → the smallest level using it."""
-        styles: dict[tuple[float, bool], int] = {}
+        styles: dict[tuple[float, bool, bool], int] = {}
         for r in self.rows:
             h = self._heading_shape(r)
             if h is None:
@@ -169,8 +169,10 @@ class _Reader:
                 styles[key] = min(styles.get(key, 9), parsed.level or 1)
         return styles
 
-    def _style(self, row: Row) -> tuple[float, bool]:
-        return (round(row.size * 2) / 2, row.bold_share >= 0.8)
+    def _style(self, row: Row) -> tuple[float, bool, bool]:
+        """(size, bold, italic): what a heading level looks like."""
+        bold = row.bold_share >= 0.8
+        return (round(row.size * 2) / 2, bold, not bold and row.italic_share >= 0.9)
 
     # ------------------------------------------------------------------ row predicates
     def text_of(self, row: Row, wide_gap: str = " ") -> str:
@@ -207,7 +209,7 @@ class _Reader:
             and rows[j].page == rows[i].page
             and rows[j].side == rows[i].side
             and self._style(rows[j]) == style
-            and (style[1] or rows[j].size >= 1.15 * self.size)
+            and (style[1] or style[2] or rows[j].size >= 1.15 * self.size)
             and 0 < rows[j].baseline - rows[j - 1].baseline <= 1.5 * rows[j].size
             and parse_heading(clean_text(rows[j].text), letters=True).number is None
             and not is_references(clean_text(rows[j].text))
@@ -269,7 +271,8 @@ class _Reader:
         text = clean_text(row.text)
         if len(text) > 150 or not re.search(r"[A-Za-z]{2}", text):
             return None
-        if row.bold_share < 0.8 and row.size < 1.15 * self.size:
+        italic = row.italic_share >= 0.9
+        if row.bold_share < 0.8 and row.size < 1.15 * self.size and not italic:
             return None
         if any(_contains(b, row.bbox) for b in self.graphics.get(row.page, [])):
             return None
@@ -573,6 +576,9 @@ class _Reader:
         title = parsed.text
         if not re.match(r"[A-Za-z(]", title) or title.endswith((",", ";")):
             return None
+        plain_italic = self._style(row)[2] and row.size < 1.15 * self.size
+        if plain_italic and (len(title.split()) > 12 or re.search(r"[.!?:;]$", title)):
+            return None  # an italic sentence, not an italic heading
         if parsed.number:
             if parsed.number[0].isdigit():
                 if last_key is not None and number_key(parsed.number) <= last_key:

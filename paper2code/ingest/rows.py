@@ -94,6 +94,11 @@ class Row:
         return sum(g.bold for g in letters) / len(letters) if letters else 0.0
 
     @cached_property
+    def italic_share(self) -> float:
+        letters = [g for g in self.visible if g.c.isalnum()]
+        return sum(g.italic for g in letters) / len(letters) if letters else 0.0
+
+    @cached_property
     def math_share(self) -> float:
         vis = self.visible
         return sum(g.math for g in vis) / len(vis) if vis else 0.0
@@ -214,7 +219,8 @@ def _attach_scripts(rows: list[Row]) -> list[Row]:
         if hosts:
             host = min(hosts, key=lambda h: abs(h.baseline - r.baseline))
             host.lines.extend(r.lines)
-            for attr in ("bbox", "glyphs", "visible", "text", "bold_share", "math_share"):
+            for attr in ("bbox", "glyphs", "visible", "text", "bold_share", "italic_share",
+                         "math_share"):  # fmt: skip
                 host.__dict__.pop(attr, None)
         else:
             out.append(r)
