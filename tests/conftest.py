@@ -69,7 +69,8 @@ def _require_tex(items: list[pytest.Item]) -> None:
         return
     skip = pytest.mark.skip(
         reason=f"no TeX ({reason}); install it to run these, e.g. `apt-get install "
-        "texlive-latex-base texlive-latex-recommended texlive-science`"
+        "--no-install-recommends texlive-latex-base texlive-latex-recommended "
+        "texlive-fonts-recommended`"
     )
     for item in marked:
         item.add_marker(skip)
@@ -80,7 +81,7 @@ def _docker_required_in_ci() -> None:
     pytest.fail(f"CI=true but no Docker daemon answers: {docker_available()}")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def _tex_required_in_ci() -> None:
     pytest.fail(f"CI=true but TeX is missing: {tex_available()}")
 
@@ -95,6 +96,11 @@ def typeset(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[o
     built: dict[str, tuple[object, Path]] = {}
 
     def build(name: str) -> tuple[object, Path]:
+        reason = tex_available()
+        if reason is not None:  # also when a test is collected without the tex marker
+            if in_ci():
+                pytest.fail(f"CI=true but TeX is missing: {reason}")
+            pytest.skip(f"no TeX ({reason})")
         if name not in built:
             paper = texfactory.paper_named(name)
             built[name] = (paper, texfactory.compile_pdf(paper, root / name))
