@@ -20,6 +20,25 @@ from pydantic import (
 # ---------------------------------------------------------------- ingest
 
 
+class Equation(BaseModel):
+    """A display equation with its printed number and, from a PDF, its image."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    latex: str
+    """The formula as linear LaTeX: the source's own text when read from LaTeX or Markdown;
+    recovered from the printed glyphs and their positions when read from a PDF
+    (``\\mathrm{softmax}(\\frac{QK^T}{\\sqrt{d_k}})V``)."""
+    number: str | None = None
+    """Printed equation number (``"3"``, ``"A.1"``, ``"2–3"`` for a numbered multi-line
+    display), None when unnumbered."""
+    image: str | None = None
+    """The printed equation cropped to a PNG, relative to the paper folder
+    (``equations/eq-001.png``); set for PDFs ingested with a paper folder."""
+    page: int | None = None
+    """Page the equation is printed on (PDF only)."""
+
+
 class Section(BaseModel):
     """One section of a paper, in reading order."""
 
@@ -34,7 +53,9 @@ class Section(BaseModel):
     text: str = ""
     """Body as Markdown: paragraphs, equations (``$$…$$``), tables (Markdown), captions."""
     equations: list[str] = Field(default_factory=list)
-    """Display equations found in the section, as text (LaTeX where the source had it)."""
+    """Display equations found in the section, as LaTeX text (see ``equation_records``)."""
+    equation_records: list[Equation] = Field(default_factory=list)
+    """The same display equations with their numbers and images, in the same order."""
     tables: list[str] = Field(default_factory=list)
     """Tables of the section as Markdown."""
     captions: list[str] = Field(default_factory=list)

@@ -9,7 +9,9 @@ import pytest
 from paperfactory import RUNNING_HEADER, PaperSpec, make_pdf, sample_spec
 
 from paper2code.ingest import ingest_paper, write_paper
-from paper2code.ingest.assemble import restore_numbered_order
+from paper2code.ingest.assemble import assemble, check_numbered_order
+from paper2code.ingest.blocks import Block, Draft
+from paper2code.ingest.headings import number_key
 from paper2code.ingest.reading_order import column_order, is_two_column
 from paper2code.schemas import Paper, Section
 from paper2code.settings import IngestSettings
@@ -110,7 +112,7 @@ def test_fifteen_page_paper_keeps_order(tmp_path: Path) -> None:
     numbers = [s.number for s in paper.sections]
     assert numbers[:4] == ["1", "2", "3", "3.1"] and numbers[-2:] == ["A", "A.1"]
     assert len(numbers) == len(set(numbers))
-    assert restore_numbered_order(paper.sections) == paper.sections  # already in order
+    assert numbers == sorted(numbers, key=number_key)  # printed in order, read in order
     assert len(paper.references) == 5
 
 
@@ -166,13 +168,22 @@ def test_single_column_page_keeps_engine_order() -> None:
     assert column_order(["a", "b", "c"], boxes, W, H) == ["a", "b", "c"]
 
 
-def test_restore_numbered_order() -> None:
+def test_section_numbers_never_move_text(caplog: pytest.LogCaptureFixture) -> None:
+    """Numbers out of order are reported, and the text stays where it is printed."""
+
     def sec(number: str | None, heading: str) -> Section:
         return Section(number=number, heading=heading)
 
-    mixed = [sec("1", "Intro"), sec("3", "Exp"), sec("2", "Method"), sec("2.1", "Enc"),
-             sec(None, "Acks"), sec("A", "Proofs")]  # fmt: skip
-    fixed = restore_numbered_order(mixed)
-    assert [s.heading for s in fixed] == ["Intro", "Method", "Enc", "Acks", "Exp", "Proofs"]
-    ordered = [sec("1", "a"), sec("1.1", "b"), sec(None, "c"), sec("2", "d"), sec("B", "e")]
-    assert restore_numbered_order(ordered) is ordered
+    mixed = [sec("1", "Intro"), sec("3", "Exp"), sec("2", "Method"), sec(None, "Acks")]
+    with caplog.at_level("WARNING"):
+        check_numbered_order(mixed)
+    assert "section 2 comes after section 3" in caplog.text
+    assert [s.heading for s in mixed] == ["Intro", "Exp", "Method", "Acks"]
+    blocks = [Block("title", "T")]
+    for number, heading in [("1", "Intro"), ("3", "Exp"), ("2", "Method")]:
+        blocks += [Block("heading", heading, level=1, number=number, numbered=True),
+                   Block("text", f"Text of {heading}.")]  # fmt: skip
+    paper = assemble(Draft(blocks=blocks), source="x.pdf", source_format="pdf")
+    assert [(s.number, s.text) for s in paper.sections] == [
+        ("1", "Text of Intro."), ("3", "Text of Exp."), ("2", "Text of Method.")
+    ]  # fmt: skip

@@ -3,7 +3,6 @@ levels, appendix marks, references split off, token counts. Pure: no files, no P
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 from typing import Literal
@@ -19,7 +18,7 @@ from paper2code.ingest.headings import (
     parse_heading,
 )
 from paper2code.ingest.references import split_references
-from paper2code.schemas import Paper, Section
+from paper2code.schemas import Equation, Paper, Section
 from paper2code.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -36,9 +35,15 @@ PREAMBLE = "Preamble"
 
 
 def render_block(block: Block) -> str:
-    """A body block as Markdown."""
+    """A body block as Markdown. A display equation is a ``$$`` block (its number as
+    ``\\tag``), followed by a link to its image when it has one."""
     if block.kind == "equation":
-        return f"$$\n{block.text.strip()}\n$$"
+        tag = f" \\tag{{{block.number}}}" if block.number else ""
+        out = f"$$\n{block.text.strip()}{tag}\n$$"
+        if block.image:
+            label = f"Equation ({block.number})" if block.number else "Equation"
+            out += f"\n\n![{label}]({block.image})"
+        return out
     if block.kind == "code":
         return f"```\n{block.text.rstrip()}\n```"
     return block.text.strip()
@@ -88,6 +93,8 @@ def _front_matter(draft: Draft) -> tuple[str, list[str], str, list[Block]]:
         (i for i, b in enumerate(blocks) if b.kind == "heading" and not is_abstract(b.text)),
         len(blocks),
     )
+    if end == len(blocks) and not any(b.kind == "heading" for b in blocks):
+        end = 0  # no heading at all: everything is body text, nothing is front matter
     front, body = blocks[:end], blocks[end:]
     author_lines: list[str] = []
     abstract_parts: list[str] = []
@@ -132,23 +139,22 @@ def _base_level(blocks: list[Block], letters_ok: bool) -> int | None:
     return min(all_hints) if all_hints else None
 
 
-def restore_numbered_order(sections: list[Section]) -> list[Section]:
-    """Sections sorted by their printed numbers, when a reading-order slip put them out of it.
-
-    An unnumbered section stays behind the numbered one before it. Returns the list unchanged
-    when the numbers already increase.
-    """
-    keys: list[tuple[int, ...]] = []
-    last: tuple[int, ...] = (-1,)
+def check_numbered_order(sections: list[Section]) -> None:
+    """Log a warning when printed section numbers go backwards. Sections always stay in the
+    order they are printed in: numbers only validate, they never move text."""
+    last: tuple[int, ...] | None = None
+    last_number = ""
     for s in sections:
-        if s.number:
-            last = number_key(s.number)
-        keys.append(last)
-    if all(a <= b for a, b in itertools.pairwise(keys)):
-        return sections
-    log.warning("section numbers were out of order after layout analysis; sorted them by number")
-    order = sorted(range(len(sections)), key=lambda i: (keys[i], i))
-    return [sections[i] for i in order]
+        if not s.number:
+            continue
+        key = number_key(s.number)
+        if last is not None and key < last:
+            log.warning(
+                "section %s comes after section %s in the document; kept in document order",
+                s.number,
+                last_number,
+            )
+        last, last_number = key, s.number
 
 
 def _section(heading: Heading, level: int, parts: list[Block], appendix: bool) -> Section:
@@ -160,6 +166,11 @@ def _section(heading: Heading, level: int, parts: list[Block], appendix: bool) -
         level=level,
         text=text,
         equations=[b.text.strip() for b in parts if b.kind == "equation"],
+        equation_records=[
+            Equation(latex=b.text.strip(), number=b.number, image=b.image, page=b.page)
+            for b in parts
+            if b.kind == "equation"
+        ],
         tables=[b.text.strip() for b in parts if b.kind == "table"],
         captions=[b.text.strip() for b in parts if b.kind == "caption"],
         appendix=appendix,
@@ -206,6 +217,7 @@ def assemble(
         if is_references(block.text):
             flush()
             current, parts, mode = None, [], "references"
+            appendix = True  # what follows the references is an appendix
             continue
         flush()
         mode = "body"
@@ -228,7 +240,7 @@ def assemble(
         current_appendix = appendix
     flush()
     references += split_references(ref_blocks)
-    sections = restore_numbered_order(sections)
+    check_numbered_order(sections)
     if not title and not abstract and not any(s.text.strip() for s in sections):
         raise PaperError(f"{source}: the document is empty (no text found)")
     if not title:

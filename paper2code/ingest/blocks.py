@@ -18,6 +18,7 @@ class Block:
     a ``level`` hint (Markdown ``#`` count, PDF heading size rank). Readers that compute numbers
     themselves (LaTeX) set ``number`` and ``level`` and strip the number from ``text``.
     ``appendix`` is a marker (LaTeX ``\\appendix``): every later section is an appendix.
+    ``equation`` blocks carry the printed equation number in ``number``.
     """
 
     kind: BlockKind
@@ -26,6 +27,11 @@ class Block:
     number: str | None = None
     numbered: bool = False
     """True when ``number`` was computed by the reader (then ``text`` has no number in it)."""
+    image: str | None = None
+    """For an equation: its cropped image, relative to the paper folder
+    (``equations/eq-001.png``)."""
+    page: int | None = None
+    """For an equation read from a PDF: the page it is printed on."""
 
 
 @dataclass

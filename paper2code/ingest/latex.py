@@ -73,18 +73,18 @@ _THEOREMS = {
 
 
 def find_main_tex(folder: Path) -> Path:
-    """The main ``.tex`` file of a paper folder: the one with ``\\documentclass`` (preferring
-    conventional names, then the shallowest)."""
-    candidates = [
-        p
-        for p in sorted(folder.rglob("*.tex"))
-        if "\\documentclass" in strip_comments(read_text(p))
-    ]
+    """The main ``.tex`` file of a paper folder: the one with ``\\documentclass`` and
+    ``\\begin{document}`` (a file with only the first is a fallback), preferring conventional
+    names (``main``, ``ms``, ``paper``…), then the shallowest."""
+    texts = {p: strip_comments(read_text(p)) for p in sorted(folder.rglob("*.tex"))}
+    candidates = [p for p, t in texts.items() if "\\documentclass" in t]
     if not candidates:
         raise PaperError(
             f"{folder}: no .tex file with \\documentclass in this folder; "
             "give the main .tex file or the folder of a LaTeX paper"
         )
+    complete = [p for p in candidates if re.search(r"\\begin\s*\{document\}", texts[p])]
+    candidates = complete or candidates
     named = [p for p in candidates if p.stem.lower() in _MAIN_NAMES]
     return (named or sorted(candidates, key=lambda p: (len(p.parts), p.name)))[0]
 
@@ -223,13 +223,25 @@ class _Converter:
         self.sections = [0, 0, 0]
         self.blocks.append(Block("appendix"))
 
-    def equation(self, body: str, numbered: bool) -> None:
-        if numbered:
-            self.counters["equation"] += 1
-            self._labels(body, f"({self.counters['equation']})")
-        eq = clean_equation(body)
+    def equation(self, body: str, numbered: bool, multiline: bool = False) -> None:
+        number = None
+        tag = _command_args(body, "tag") or _command_args(body, "tag*")
+        if tag:
+            number = latex_to_text(tag[0])
+            self._labels(body, f"({number})")
+        elif numbered:
+            lines = re.split(r"\\\\(?:\[[^\]]*\])?", body) if multiline else [body]
+            numbers = []
+            for line in lines:
+                if line.strip() and not re.search(r"\\(nonumber|notag)\b", line):
+                    self.counters["equation"] += 1
+                    numbers.append(str(self.counters["equation"]))
+                    self._labels(line, f"({numbers[-1]})")
+            if numbers:
+                number = numbers[0] if len(numbers) == 1 else f"{numbers[0]}–{numbers[-1]}"
+        eq = clean_equation(re.sub(r"\\tag\*?\s*\{[^{}]*\}", "", body))
         if eq:
-            self.blocks.append(Block("equation", eq))
+            self.blocks.append(Block("equation", eq, number=number))
 
     def float_(self, env: str, body: str) -> None:
         kind = "table" if "table" in env else "figure"
@@ -294,7 +306,9 @@ class _Converter:
     def environment(self, env: str, body: str) -> None:
         base = env.rstrip("*")
         if base in _MATH_ENVS:
-            self.equation(body, numbered=not env.endswith("*") and base not in {"displaymath"})
+            numbered = not env.endswith("*") and base not in {"displaymath", "math"}
+            multiline = base in {"align", "gather", "eqnarray", "flalign", "alignat", "multline"}
+            self.equation(body, numbered=numbered, multiline=multiline and base != "multline")
         elif base in _FLOATS:
             self.float_(base, body)
         elif env in _TABULARS:

@@ -14,6 +14,17 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^(```|~~~)")
 _CAPTION = re.compile(r"^\W{0,3}(figure|fig\.|table|tab\.|algorithm)\s*[A-Z]?\d+[.:]", re.I)
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TAG = re.compile(r"\s*\\tag\*?\{([^{}]*)\}\s*$")
+_EQUATION_IMAGE = re.compile(r"^!\[Equation[^\]]*\]\(([^)\s]+)\)$")
+
+
+def _equation(text: str) -> Block:
+    """A display equation; a trailing ``\\tag{n}`` (as ``Paper.to_markdown`` writes) is its
+    number."""
+    m = _TAG.search(text)
+    if m is None:
+        return Block("equation", text.strip())
+    return Block("equation", text[: m.start()].strip(), number=m.group(1).strip())
 
 
 def _paragraph_block(lines: list[str]) -> Block:
@@ -35,7 +46,12 @@ def parse_markdown(text: str) -> list[Block]:
 
     def end_paragraph() -> None:
         if para:
-            blocks.append(_paragraph_block(para))
+            text = "\n".join(para).strip()
+            image = _EQUATION_IMAGE.match(text)
+            if image and blocks and blocks[-1].kind == "equation" and blocks[-1].image is None:
+                blocks[-1].image = image.group(1)  # the equation's picture, as written
+            else:
+                blocks.append(_paragraph_block(para))
             para.clear()
 
     i = 0
@@ -55,7 +71,7 @@ def parse_markdown(text: str) -> list[Block]:
             end_paragraph()
             rest = stripped[2:]
             if rest.endswith("$$") and len(rest) >= 2:  # $$ x $$ on one line
-                blocks.append(Block("equation", rest[:-2].strip()))
+                blocks.append(_equation(rest[:-2]))
                 i += 1
                 continue
             body = [rest] if rest else []
@@ -65,7 +81,7 @@ def parse_markdown(text: str) -> list[Block]:
                 j += 1
             if j < len(lines):
                 body.append(lines[j].split("$$", 1)[0])
-            blocks.append(Block("equation", "\n".join(body).strip()))
+            blocks.append(_equation("\n".join(body)))
             i = j + 1
             continue
         m = _HEADING.match(stripped)

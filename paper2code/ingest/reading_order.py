@@ -42,18 +42,27 @@ def is_two_column(boxes: Sequence[BBox], width: float, height: float) -> bool:
     return covered["left"] >= need and covered["right"] >= need
 
 
-def column_order(items: Sequence[T], boxes: Sequence[BBox], width: float, height: float) -> list[T]:
+def column_order(
+    items: Sequence[T],
+    boxes: Sequence[BBox],
+    width: float,
+    height: float,
+    *,
+    sides: Sequence[str] | None = None,
+) -> list[T]:
     """``items`` (one per box) in reading order.
 
     Single-column pages keep the given order (the layout engine's, which is right there).
     Two-column pages are read band by band: the full-width boxes sorted top to bottom separate
-    bands; in each band, left-column boxes top to bottom, then right-column boxes.
+    bands; in each band, left-column boxes top to bottom, then right-column boxes. ``sides``
+    (``left``/``right``/``full`` per box) overrides the side computed from each box.
     """
-    if len(items) != len(boxes):
+    if len(items) != len(boxes) or (sides is not None and len(sides) != len(boxes)):
         raise ValueError("one box per item")
-    if not is_two_column(boxes, width, height):
-        return list(items)
-    sides = [_side(b, width) for b in boxes]
+    if sides is None:
+        if not is_two_column(boxes, width, height):
+            return list(items)
+        sides = [_side(b, width) for b in boxes]
     full = sorted((i for i, s in enumerate(sides) if s == "full"), key=lambda i: boxes[i][1])
     # band k holds the column boxes whose centre lies above full box k (the last band: below all)
     cuts = [boxes[i][1] for i in full]

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Literal
 
 from paper2code.errors import PaperError
+from paper2code.ingest.archive import archive_kind, is_archive_name
 
-Format = Literal["pdf", "latex", "markdown"]
+Format = Literal["pdf", "latex", "markdown", "archive"]
 
 SUFFIXES: dict[str, Format] = {
     ".pdf": "pdf",
@@ -16,7 +17,10 @@ SUFFIXES: dict[str, Format] = {
     ".md": "markdown",
     ".markdown": "markdown",
 }
-SUPPORTED = ".pdf, .tex (or a folder holding the main .tex), .md/.markdown"
+SUPPORTED = (
+    ".pdf, .tex (or a folder holding the main .tex), .md/.markdown, a LaTeX source archive "
+    "(.tar.gz, .tgz, .zip), arxiv:ID or an arXiv link"
+)
 _PDF_MAGIC = b"%PDF-"
 
 
@@ -31,6 +35,14 @@ def detect_format(path: Path) -> Format:
         raise PaperError(f"{path}: no such file or folder; check the path")
     if path.is_dir():
         return "latex"
+    if is_archive_name(path):
+        if archive_kind(path) is None:
+            looks_pdf = _PDF_MAGIC in _head(path)
+            raise PaperError(
+                f"{path}: named like an archive but "
+                + ("contains a PDF; rename it to .pdf" if looks_pdf else "is not one (damaged?)")
+            )
+        return "archive"
     suffix = path.suffix.lower()
     fmt = SUFFIXES.get(suffix)
     head = _head(path)
