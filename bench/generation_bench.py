@@ -51,7 +51,7 @@ from agents.planner import TURNS  # noqa: E402
 from paper2code.demo_run import demo_settings  # noqa: E402
 from paper2code.llm import build_clients  # noqa: E402
 from paper2code.llm.prices import Price  # noqa: E402
-from paper2code.pipeline import Pipeline, coding_order, sha256_file  # noqa: E402
+from paper2code.pipeline import DRAFT, Pipeline, coding_order, sha256_file  # noqa: E402
 from paper2code.progress import SilentReporter  # noqa: E402
 from paper2code.schemas import CodedFile, FileAnalysis, Plan  # noqa: E402
 from paper2code.settings import STAGES, PipelineSettings  # noqa: E402
@@ -729,7 +729,7 @@ def _result(out: Path, mode: str, concurrency: int, wall: float, responder: Resp
     for name, record in manifest["stages"].items():
         usage = manifest["usage"]["stages"].get(name, {})
         stages[name] = {"wall_s": record.get("duration_s", 0.0), **_usage(usage)}
-    report = check_repository(out / "repo.generated")
+    report = check_repository(out / DRAFT)
     consistency = f"{report.summary()}, {1000 * report.seconds:.0f} ms (+ ruff {1000 * report.lint_seconds:.0f} ms)"
     return RunResult(
         mode=mode,
@@ -737,7 +737,7 @@ def _result(out: Path, mode: str, concurrency: int, wall: float, responder: Resp
         wall_s=wall,
         stages=stages,
         total=_usage(manifest["usage"]["total"]),
-        repo_digest=sha256_file(out / "repo.generated")[:12],
+        repo_digest=sha256_file(out / DRAFT)[:12],
         consistency=consistency,
         critical_path=critical_path(out),
         content_tokens=dict(responder.content_tokens),
@@ -887,7 +887,7 @@ def report(
             f"{int(completion):,} completion tokens as JSON "
             f"(+{100 * (completion / max(content, 1) - 1):.0f}% output time and cost)"
         )
-        print(f"repo.generated {r.repo_digest}; consistency check: {r.consistency}")
+        print(f"{DRAFT} {r.repo_digest}; consistency check: {r.consistency}")
         if r.mode == "interface":
             print("code stage: every file at once (interface order)", end="\n\n")
         else:

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from paper2code.evaluate import EvalResult
+from paper2code.ingest import paper_slug
 from paper2code.llm import ModelClients
 from paper2code.pipeline import Pipeline
 from paper2code.progress import Reporter, SilentReporter
@@ -44,12 +45,12 @@ class BatchRow(BaseModel):
     error: str = ""
 
 
-def unique_dirs(papers: Sequence[Path], out: Path, slug: Callable[[str], str]) -> list[Path]:
+def unique_dirs(papers: Sequence[str | Path], out: Path) -> list[Path]:
     """One run directory per paper, disambiguated when two papers share a slug."""
     dirs: list[Path] = []
     seen: dict[str, int] = {}
     for p in papers:
-        s = slug(p.name)
+        s = paper_slug(p)
         seen[s] = seen.get(s, 0) + 1
         dirs.append(out / (s if seen[s] == 1 else f"{s}-{seen[s]}"))
     return dirs
@@ -60,7 +61,7 @@ def is_finished(run_dir: Path) -> bool:
 
 
 def row_for(
-    paper: Path, run_dir: Path, status: str, error: str = "", resumed: bool = False
+    paper: str | Path, run_dir: Path, status: str, error: str = "", resumed: bool = False
 ) -> BatchRow:
     store = RunStore(run_dir)
     manifest = store.manifest()
@@ -85,26 +86,25 @@ def row_for(
 
 
 async def run_batch(
-    papers: Sequence[Path],
+    papers: Sequence[str | Path],
     out: Path,
     settings: Settings,
     *,
     jobs: int,
     clients_for: ClientsFor,
-    slug: Callable[[str], str],
     reporter: Reporter | None = None,
     sandbox: Sandbox | None = None,
 ) -> list[BatchRow]:
     """Run every paper (``jobs`` at a time); a failing paper never stops the others."""
     reporter = reporter or SilentReporter()
-    run_dirs = unique_dirs(papers, out, slug)
+    run_dirs = unique_dirs(papers, out)
     paper_slots = asyncio.Semaphore(max(1, jobs))
     call_limit = asyncio.Semaphore(max(1, settings.pipeline.concurrency))
     reporter.stage_start("batch", len(papers), f"{jobs} at a time")
 
-    async def one(paper: Path, run_dir: Path) -> BatchRow:
+    async def one(paper: str | Path, run_dir: Path) -> BatchRow:
         if is_finished(run_dir):
-            reporter.advance("batch", paper.name, "(already done)")
+            reporter.advance("batch", Path(paper).name, "(already done)")
             return row_for(paper, run_dir, "done", resumed=True)
         async with paper_slots:
             try:
@@ -123,7 +123,7 @@ async def run_batch(
                 status, error = "failed", f"{type(exc).__name__}: {exc}"
         if RunStore(run_dir).exists("run.json"):
             write_report(run_dir)
-        reporter.advance("batch", paper.name, status)
+        reporter.advance("batch", Path(paper).name, status)
         return row_for(paper, run_dir, status, error)
 
     rows = await asyncio.gather(*(one(p, d) for p, d in zip(papers, run_dirs, strict=True)))

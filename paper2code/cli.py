@@ -4,7 +4,6 @@ with exit code 2; anything else is a bug and keeps its traceback."""
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -36,13 +35,6 @@ app.add_typer(sandbox_app, name="sandbox")
 
 console = Console(stderr=True)
 INTERRUPTED = "[yellow]interrupted[/]: finished artifacts are kept; rerun to resume"
-
-
-def slugify(name: str) -> str:
-    """``Attention Is All You Need.pdf`` → ``attention-is-all-you-need``."""
-    stem = Path(name).stem if "." in Path(name).name else name
-    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
-    return slug[:60] or "paper"
 
 
 OPTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -100,29 +92,55 @@ def _runs_code(settings: Settings) -> None:
         raise ConfigError("this command runs code: choose --sandbox docker or --sandbox local")
 
 
+PAPER_HELP = (
+    "Paper: .pdf, .tex (or a folder with one), a source archive (.tar.gz/.zip), .md, "
+    "or arxiv:ID / an arXiv link (downloaded)"
+)
+SourceOption = typer.Option(
+    "--source",
+    help="The paper's LaTeX source (file, folder, archive or arxiv:ID), read instead of the PDF",
+)
+
+
+def _require_paper(paper: str) -> None:
+    """A local paper exists; an arXiv reference is fetched later, by ingestion."""
+    from paper2code.ingest.arxiv import arxiv_id
+
+    if not Path(paper).exists() and arxiv_id(paper) is None:
+        raise PaperError(f"{paper}: no such file (nor an arXiv reference such as arxiv:1706.03762)")
+
+
 # ------------------------------------------------------------------------------------ ingest
 
 
 @app.command()
 def ingest(
-    paper: Annotated[Path, typer.Argument(help="Paper: .pdf, .tex (or a folder with one), .md")],
+    paper: Annotated[str, typer.Argument(help=PAPER_HELP)],
+    source: Annotated[str | None, SourceOption] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for paper.json and paper.md")
+        Path | None,
+        typer.Option(
+            "--out", help="Folder for paper.json and paper.md (default runs/<slug>/paper)"
+        ),
     ] = None,
     max_pages: Annotated[
         int | None, typer.Option(help="Refuse PDFs with more pages (default 60)")
     ] = None,
 ) -> None:
     """Read a paper into paper.json (structured) and paper.md (readable)."""
-    from paper2code.ingest import ingest_paper, write_paper
+    from paper2code.ingest import ingest_paper, paper_slug, write_paper
 
     settings = settings_from_options(max_pages=max_pages)
-    result = ingest_paper(paper, settings.ingest)
-    out = out or Path("runs") / slugify(paper.name) / "paper"
+    _require_paper(paper)
+    out = out or Path("runs") / paper_slug(paper) / "paper"
+    result = ingest_paper(paper, settings.ingest, out_dir=out, source=source)
     write_paper(result, out)
+    equations = sum(len(section.equations) for section in result.sections)
     console.print(
         f"[green]ingested[/] {result.title!r}: {len(result.sections)} sections, "
-        f"{len(result.references)} references, {result.tokens} tokens → {out}"
+        f"{len(result.references)} references, {equations} display equation"
+        f"{'' if equations == 1 else 's'}, {result.tokens} tokens → {out}",
+        highlight=False,
     )
 
 
@@ -218,11 +236,12 @@ def _signals_ignored() -> Iterator[None]:
 
 def _run_pipeline(
     settings: Settings,
-    paper: Path,
+    paper: Path | str,
     out: Path,
     *,
     stages: list[str] | None,
     from_stage: str | None,
+    source: str | None = None,
 ) -> int:
     """Run the pipeline with a live progress display; returns the exit code."""
     from paper2code.llm import build_clients
@@ -240,7 +259,9 @@ def _run_pipeline(
     try:
         with _sigterm_as_interrupt(), run_log(out):
             outcome = asyncio.run(
-                pipeline.run(paper, stages=stages or list(STAGES), from_stage=from_stage)
+                pipeline.run(
+                    paper, stages=stages or list(STAGES), from_stage=from_stage, source=source
+                )
             )
         status, message = outcome.status, outcome.message
     except KeyboardInterrupt:
@@ -262,7 +283,8 @@ def _run_pipeline(
 
 @app.command()
 def generate(
-    paper: Annotated[Path, typer.Argument(help="Paper: .pdf, .tex (or folder), .md")],
+    paper: Annotated[str, typer.Argument(help=PAPER_HELP)],
+    source: Annotated[str | None, SourceOption] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Run directory (default runs/<paper-slug>)")
     ] = None,
@@ -302,14 +324,17 @@ def generate(
         concurrency=concurrency,
         max_debug_iters=max_debug_iters,
     )
-    if not paper.exists():
-        raise PaperError(f"{paper}: no such file")
+    from paper2code.ingest import paper_slug
+
+    _require_paper(paper)
     _check_endpoint(settings, PIPELINE_ROLES)
-    out = out or Path("runs") / slugify(paper.name)
+    out = out or Path("runs") / paper_slug(paper)
     if force and out.exists():
         shutil.rmtree(out)
     stage_list = [s.strip() for s in stages.split(",")] if stages else None
-    code = _run_pipeline(settings, paper, out, stages=stage_list, from_stage=from_stage)
+    code = _run_pipeline(
+        settings, paper, out, stages=stage_list, from_stage=from_stage, source=source
+    )
     raise typer.Exit(code)
 
 
@@ -395,7 +420,9 @@ def debug(
         model=model, base_url=base_url, sandbox=sandbox, max_cost=max_cost, max_iters=max_iters
     )
     _runs_code(settings)
-    out = out or Path("runs") / f"debug-{slugify(repo.resolve().name)}"
+    from paper2code.ingest import paper_slug
+
+    out = out or Path("runs") / f"debug-{paper_slug(repo.resolve().name)}"
     summary = _debug(
         settings, repo, out, command, use_model=not no_model, resume=resume, force=force
     )
@@ -517,7 +544,9 @@ def eval_(
 
 @app.command()
 def batch(
-    papers: Annotated[list[Path], typer.Argument(help="Papers to run")],
+    papers: Annotated[
+        list[str], typer.Argument(help="Papers to run (files, folders, archives, arxiv:ID)")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the runs and the summary")] = Path(
         "runs/batch"
     ),
@@ -548,7 +577,6 @@ def batch(
                     settings,
                     jobs=jobs,
                     clients_for=lambda run_dir: build_clients(settings, run_dir),
-                    slug=slugify,
                     reporter=reporter,
                 )
             )

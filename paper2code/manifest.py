@@ -124,9 +124,12 @@ class RunInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     paper: str
-    """Path as given."""
+    """The paper as given: a path, ``arxiv:ID`` or an arXiv link."""
     sha256: str
-    """Digest of the file (or of every file of a folder): a run directory serves one paper."""
+    """Digest of the file (or of every file of a folder; of the reference itself for arXiv):
+    a run directory serves one paper."""
+    source: str | None = None
+    """The paper's LaTeX source as given (``--source``), read instead of the paper."""
 
 
 class RunManifest(BaseModel):

@@ -81,10 +81,14 @@ def smoke_workflow() -> str:
     return resources.files("paper2code.assets").joinpath("smoke.yml").read_text("utf-8")
 
 
-def sha256_file(path: Path) -> str:
-    """Digest of a file, or of the files of a folder (names and contents, links not followed)."""
+def sha256_file(path: Path | str) -> str:
+    """Digest of a file, or of the files of a folder (names and contents, links not followed);
+    of the reference itself when it names no local file (``arxiv:ID``)."""
     h = hashlib.sha256()
-    if path.is_dir():
+    path = Path(path)
+    if not path.exists():
+        h.update(f"reference:{path}".encode())
+    elif path.is_dir():
         for rel, data in read_files(path):
             h.update(rel.encode())
             h.update(data)
@@ -166,8 +170,10 @@ class Pipeline:
         self.sandbox = sandbox
         self.call_limit = call_limit
         """Bounds model calls in flight; shared across the runs of a batch."""
-        self.source: Path | None = None
-        """The paper of the current run (set by :meth:`run`)."""
+        self.paper_ref: Path | str | None = None
+        """The paper of the current run (set by :meth:`run`): a path or an arXiv reference."""
+        self.latex_source: Path | str | None = None
+        """Its LaTeX source, read instead of it when given."""
         self._paper_md: str | None = None
         self.stages: dict[str, Callable[[], Awaitable[None]]] = {
             "ingest": self.stage_ingest,
@@ -182,16 +188,19 @@ class Pipeline:
     # ------------------------------------------------------------------ driver
     async def run(
         self,
-        paper: Path,
+        paper: Path | str,
         *,
         stages: Sequence[str] = STAGES,
         from_stage: str | None = None,
+        source: Path | str | None = None,
     ) -> RunOutcome:
+        """Run ``stages`` (all by default) for ``paper`` (a path or an arXiv reference; its
+        LaTeX ``source``, when given, is read instead), resuming what is done."""
         for s in [*stages, *([from_stage] if from_stage else [])]:
             if s not in self.stages:
                 raise ConfigError(f"unknown stage {s!r}; stages are: {', '.join(STAGES)}")
-        self.source = paper
-        self._claim(paper)
+        self.paper_ref, self.latex_source = paper, source
+        self._claim(paper, source)
         if from_stage:
             self.reset_from(from_stage)
         status: RunStatus = "done"
@@ -240,7 +249,7 @@ class Pipeline:
         with self.store.editing() as manifest:
             manifest.usage = usage
 
-    def _claim(self, paper: Path) -> None:
+    def _claim(self, paper: Path | str, source: Path | str | None) -> None:
         """Tie the run directory to this paper; refuse a directory made for another one."""
         digest = sha256_file(paper)
         with self.store.editing() as manifest:
@@ -250,7 +259,9 @@ class Pipeline:
                     f"({manifest.input.paper}); choose another --out or delete it"
                 )
             manifest.created_at = manifest.created_at or now_iso()
-            manifest.input = RunInput(paper=str(paper), sha256=digest)
+            manifest.input = RunInput(
+                paper=str(paper), sha256=digest, source=None if source is None else str(source)
+            )
             manifest.model = self.settings.llm.model
             manifest.settings = self.settings.public_dict()
             manifest.status = "running"
@@ -288,11 +299,18 @@ class Pipeline:
         if self.store.exists("paper", "paper.json"):
             self._skip("ingest", "paper/paper.json")
             return
-        assert self.source is not None, "run() sets the paper"
+        assert self.paper_ref is not None, "run() sets the paper"
         self.store.set_stage("ingest", "running")
-        self.reporter.stage_start("ingest", None, self.source.name)
-        result = await asyncio.to_thread(ingest_paper, self.source, self.settings.ingest)
-        write_paper(result, self.store.path("paper"))
+        self.reporter.stage_start("ingest", None, str(self.latex_source or self.paper_ref))
+        folder = self.store.path("paper")
+        result = await asyncio.to_thread(
+            ingest_paper,
+            self.paper_ref,
+            self.settings.ingest,
+            out_dir=folder,
+            source=self.latex_source,
+        )
+        write_paper(result, folder)
         self._done(
             "ingest", f"{result.title!r}: {len(result.sections)} sections, {result.tokens} tokens"
         )

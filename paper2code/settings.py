@@ -46,21 +46,21 @@ class IngestSettings(BaseModel):
     helps; references are always kept in ``paper.json``."""
     min_chars_per_page: int = Field(default=50, ge=0)
     """Below this many extractable characters per page on average, a PDF is taken as scanned."""
-    equation_dpi: int = 200
+    equation_dpi: int = Field(default=200, ge=36)
     """Resolution of the display-equation images cropped from a PDF into
     ``paper/equations/*.png``, in dots per inch."""
     arxiv_url: str = "https://arxiv.org"
     """Base URL of arXiv for ``arxiv:ID`` and arXiv links: the LaTeX source is fetched from
     ``{arxiv_url}/e-print/ID`` (the PDF from ``{arxiv_url}/pdf/ID`` when the e-print is only a
     PDF). Point it at a mirror, or at a local server in tests."""
-    download_timeout_s: float = 60.0
+    download_timeout_s: float = Field(default=60.0, gt=0)
     """Timeout of one arXiv download (connect and each read), in seconds."""
-    max_download_mb: int = 200
+    max_download_mb: int = Field(default=200, gt=0)
     """Refuse an arXiv download larger than this many megabytes."""
-    max_archive_mb: int = 500
+    max_archive_mb: int = Field(default=500, gt=0)
     """Refuse a source archive whose members add up to more than this many megabytes
     unpacked (a guard against archive bombs)."""
-    max_archive_members: int = 20_000
+    max_archive_members: int = Field(default=20_000, gt=0)
     """Refuse a source archive with more members than this."""
 
 

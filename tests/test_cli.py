@@ -144,7 +144,7 @@ def _patched_run(monkeypatch: pytest.MonkeyPatch, status: str) -> None:
     from paper2code.pipeline import Pipeline
 
     async def run(self: Pipeline, paper: Path, **_: Any) -> None:
-        self._claim(paper)
+        self._claim(paper, None)
         with self.store.editing() as manifest:
             manifest.status = status  # type: ignore[assignment]
         raise KeyboardInterrupt

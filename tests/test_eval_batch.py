@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from paper2code.batch import run_batch
-from paper2code.cli import slugify
 from paper2code.demo_run import demo_paper, demo_settings
 from paper2code.evaluate import evaluate_run
 from paper2code.llm import Clients, build_clients
@@ -149,7 +148,6 @@ async def test_batch_one_failure_does_not_stop_the_others_and_rerun_redoes_only_
             settings,
             jobs=2,
             clients_for=lambda d: build_clients(settings, d),
-            slug=slugify,
         )
         assert [r.status for r in rows] == ["done", "done", "failed"]
         assert "did not validate" in rows[2].error
@@ -164,7 +162,6 @@ async def test_batch_one_failure_does_not_stop_the_others_and_rerun_redoes_only_
             settings,
             jobs=2,
             clients_for=lambda d: build_clients(settings, d),
-            slug=slugify,
         )
         assert [r.status for r in rows] == ["done", "done", "done"]
         assert [r.resumed for r in rows] == [True, True, False]

@@ -65,11 +65,10 @@ def test_read_repo_skips_binary_caches_and_git(tmp_path: Path) -> None:
 
 def test_unique_run_dirs_for_same_slug(tmp_path: Path) -> None:
     dirs = unique_dirs(
-        [Path("a/paper.pdf"), Path("b/paper.pdf"), Path("c.md")],
+        [Path("a/paper.pdf"), Path("b/paper.pdf"), Path("c.md"), "arxiv:1706.03762v5"],
         tmp_path,
-        lambda n: n.split(".")[0],
     )
-    assert [d.name for d in dirs] == ["paper", "paper-2", "c"]
+    assert [d.name for d in dirs] == ["paper", "paper-2", "c", "arxiv-1706-03762v5"]
 
 
 def test_summary_tables() -> None:

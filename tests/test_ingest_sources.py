@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import logging
 import tarfile
 import threading
@@ -327,3 +328,31 @@ def test_pdf_and_source_prefers_the_source(tmp_path: Path, caplog) -> None:
         paper = ingest_paper(pdf, IngestSettings(), source=empty)
     assert paper.source_format == "pdf"
     assert "no .tex file with \\documentclass" in caplog.text and "reading" in caplog.text
+
+
+def test_cli_ingest_with_source_writes_the_default_run_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = sample_spec()
+    pdf = make_pdf(tmp_path / "My Paper.pdf", spec)
+    src = make_latex(tmp_path / "src", spec).parent
+    monkeypatch.chdir(tmp_path)
+    main(["ingest", str(pdf), "--source", str(src)])
+    out = tmp_path / "runs" / "my-paper" / "paper"
+    assert (out / "paper.json").is_file() and (out / "paper.md").is_file()
+    paper = json.loads((out / "paper.json").read_text(encoding="utf-8"))
+    assert paper["source_format"] == "latex" and paper["pages"] == 4
+    shown = sum(len(s["equations"]) for s in paper["sections"])
+    said = " ".join(capsys.readouterr().err.split())
+    assert shown == 1 and "1 display equation," in said and "→ runs/my-paper/paper" in said
+
+
+def test_cli_generate_refuses_a_missing_paper_that_is_no_arxiv_reference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", str(tmp_path / "nope.pdf"), "--out", str(tmp_path / "run")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "nope.pdf: no such file (nor an arXiv reference" in err and "\n" not in err
+    assert not (tmp_path / "run").exists()
