@@ -365,58 +365,87 @@ def _columns(atoms: list[Atom], gap: float) -> list[list[Atom]]:
     return cols
 
 
+def _closing_delimiter(pool: list[Atom], left: Atom) -> Atom | None:
+    """The nearest delimiter right of the tall opening delimiter ``left`` that is as tall and
+    centred with it: the other side of a matrix."""
+    height = left.y1 - left.y0
+    closes = [
+        a
+        for a in pool
+        if a.kind in {"close", "delim"}
+        and a.x0 > left.x1
+        and abs(a.cy - left.cy) < 0.2 * height
+        and abs((a.y1 - a.y0) - height) < 0.3 * height
+    ]
+    return min(closes, key=lambda a: a.x0) if closes else None
+
+
+def _delimited(
+    pool: list[Atom], rules: list[Rule], left: Atom, right: Atom | None
+) -> tuple[list[Atom], list[Rule]]:
+    """The atoms and rules between the delimiters ``left`` and ``right`` (right of ``left``
+    when there is no ``right``), within the height of ``left``."""
+    limit = right.x0 if right is not None else float("inf")
+    inner = [
+        a
+        for a in pool
+        if a is not left
+        and a is not right
+        and left.x1 - 0.5 <= a.x0
+        and a.x1 <= limit + 0.5
+        and left.y0 - 1 <= a.cy <= left.y1 + 1
+    ]
+    inner_rules = [
+        r for r in rules if left.x1 <= r.x0 and r.x1 <= limit and left.y0 <= r.y <= left.y1
+    ]
+    return inner, inner_rules
+
+
+def _array_rows(built: list[Atom]) -> tuple[list[list[Atom]], float] | None:
+    """Built atoms of an array's body in rows, one per axis of full-size atoms (a row's
+    fractions and roots are already single atoms), and that full size; None for one row."""
+    size = max(a.size for a in built)
+    axes: list[float] = []
+    for a in sorted((a for a in built if a.size >= 0.85 * size), key=lambda a: a.axis):
+        if not axes or a.axis - axes[-1] > 0.6 * size:
+            axes.append(a.axis)
+    if len(axes) < 2:
+        return None
+    rows: list[list[Atom]] = [[] for _ in axes]
+    for a in built:
+        rows[min(range(len(axes)), key=lambda k: abs(axes[k] - a.axis))].append(a)
+    return rows, size
+
+
+def _array_body(rows: list[list[Atom]], size: float) -> str:
+    """Rows of atoms as an array body: columns joined with ``&``, rows with ``\\\\``."""
+    lines = [
+        " & ".join(layout(col)[0] for col in _columns(row_atoms, 0.8 * size))
+        for row_atoms in rows
+        if row_atoms
+    ]
+    return " \\\\ ".join(lines)
+
+
 def _arrays(pool: list[Atom], rules: list[Rule]) -> tuple[list[Atom], list[Rule]]:
     """``cases`` (a tall ``{`` with rows of content right of it) and matrices (a pair of tall
     delimiters with rows of content between them) as ``\\begin{…}…\\end{…}`` atoms."""
     for left in sorted((a for a in pool if a.kind == "open"), key=lambda a: a.x0):
         if left not in pool or left.y1 - left.y0 < 1.8 * left.size:
             continue
-        closes = [
-            a
-            for a in pool
-            if a.kind in {"close", "delim"}
-            and a.x0 > left.x1
-            and abs(a.cy - left.cy) < 0.2 * (left.y1 - left.y0)
-            and abs((a.y1 - a.y0) - (left.y1 - left.y0)) < 0.3 * (left.y1 - left.y0)
-        ]
-        right = min(closes, key=lambda a: a.x0) if closes else None
-        limit = right.x0 if right is not None else float("inf")
-        inner = [
-            a
-            for a in pool
-            if a is not left
-            and a is not right
-            and left.x1 - 0.5 <= a.x0
-            and a.x1 <= limit + 0.5
-            and left.y0 - 1 <= a.cy <= left.y1 + 1
-        ]
-        inner_rules = [
-            r for r in rules if left.x1 <= r.x0 and r.x1 <= limit and left.y0 <= r.y <= left.y1
-        ]
+        right = _closing_delimiter(pool, left)
+        inner, inner_rules = _delimited(pool, rules, left, right)
         if not inner or (right is None and left.latex != "\\{"):
             continue
         # rows are the baselines of full-size atoms once fractions and roots are built
-        built = build(inner, inner_rules)
-        size = max(a.size for a in built)
-        axes: list[float] = []
-        for a in sorted((a for a in built if a.size >= 0.85 * size), key=lambda a: a.axis):
-            if not axes or a.axis - axes[-1] > 0.6 * size:
-                axes.append(a.axis)
-        if len(axes) < 2:
+        found = _array_rows(build(inner, inner_rules))
+        if found is None:
             continue
+        rows, size = found
         env = "cases" if right is None else _ARRAYS.get(left.latex, "matrix")
-        rows: list[list[Atom]] = [[] for _ in axes]
-        for a in built:
-            rows[min(range(len(axes)), key=lambda k: abs(axes[k] - a.axis))].append(a)
-        lines = [
-            " & ".join(layout(col)[0] for col in _columns(row_atoms, 0.8 * size))
-            for row_atoms in rows
-            if row_atoms
-        ]
-        body = " \\\\ ".join(lines)
         group = [left, *inner, *([right] if right is not None else [])]
         atom = Atom(
-            f"\\begin{{{env}}} {body} \\end{{{env}}}",
+            f"\\begin{{{env}}} {_array_body(rows, size)} \\end{{{env}}}",
             min(a.x0 for a in group),
             min(a.y0 for a in group),
             max(a.x1 for a in group),
