@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 from typing import Literal
 
 from paper2code.errors import PaperError
@@ -178,6 +179,74 @@ def _section(heading: Heading, level: int, parts: list[Block], appendix: bool) -
     )
 
 
+def _heading_of(block: Block, letters_ok: bool, base: int | None) -> tuple[Heading, int]:
+    """A heading block's heading and level: as the reader numbered it, or parsed from its
+    text (the level of its printed number, else its level hint relative to ``base``)."""
+    if block.numbered:
+        return Heading(block.number, clean_heading(block.text)), block.level or 1
+    heading = parse_heading(block.text, letters=letters_ok)
+    if heading.level is not None:
+        level = heading.level
+    elif block.level is not None and base is not None:
+        level = max(1, block.level - base + 1)
+    else:
+        level = 1
+    return heading, level
+
+
+@dataclass
+class _SectionWalk:
+    """The body's blocks, one at a time, into sections: the section being filled, the blocks
+    under the references heading, and whether the appendix has begun."""
+
+    base: int | None
+    """The level hint of numbered top-level sections (``_base_level``)."""
+    sections: list[Section] = field(default_factory=list)
+    ref_blocks: list[str] = field(default_factory=list)
+    current: tuple[Heading, int] | None = None
+    """Heading and level of the section being filled (None before the first heading)."""
+    current_appendix: bool = False
+    parts: list[Block] = field(default_factory=list)
+    mode: Literal["body", "references"] = "body"
+    appendix: bool = False
+    letters_ok: bool = False
+    """Set once a section has a digit number: from then on "A Proofs" is appendix A."""
+
+    def add(self, block: Block) -> None:
+        if block.kind == "appendix":
+            self.appendix = True
+        elif block.kind != "heading":
+            if self.mode == "references":
+                self.ref_blocks.append(block.text)
+            else:
+                self.parts.append(block)
+        elif is_references(block.text):
+            self.flush()
+            self.current, self.parts, self.mode = None, [], "references"
+            self.appendix = True  # what follows the references is an appendix
+        else:
+            self._open_section(block)
+
+    def _open_section(self, block: Block) -> None:
+        self.flush()
+        self.mode = "body"
+        heading, level = _heading_of(block, self.letters_ok, self.base)
+        if heading.number and heading.number[0].isdigit():
+            self.letters_ok = True
+        if heading.appendix and (level == 1 or heading.number is None):
+            self.appendix = True
+        self.current, self.parts = (heading, level), []
+        self.current_appendix = self.appendix
+
+    def flush(self) -> None:
+        """Close the section being filled (text before the first heading is the preamble)."""
+        if self.current is not None:
+            heading, level = self.current
+            self.sections.append(_section(heading, level, self.parts, self.current_appendix))
+        elif any(render_block(b) for b in self.parts):
+            self.sections.append(_section(Heading(None, PREAMBLE), 1, self.parts, False))
+
+
 def assemble(
     draft: Draft,
     *,
@@ -188,58 +257,12 @@ def assemble(
     """Build the ``Paper`` of a draft. Raises ``PaperError`` when it holds no text at all."""
     title, authors, abstract, body = _front_matter(draft)
     references = list(draft.references)
-    sections: list[Section] = []
-    letters_ok = False
-    base = _base_level(body, letters_ok=True)
-    current: tuple[Heading, int] | None = None
-    parts: list[Block] = []
-    ref_blocks: list[str] = []
-    mode: Literal["body", "references"] = "body"
-    appendix = False
-    current_appendix = False
-
-    def flush() -> None:
-        if current is not None:
-            sections.append(_section(current[0], current[1], parts, current_appendix))
-        elif any(render_block(b) for b in parts):
-            sections.append(_section(Heading(None, PREAMBLE), 1, parts, False))
-
+    walk = _SectionWalk(base=_base_level(body, letters_ok=True))
     for block in body:
-        if block.kind == "appendix":
-            appendix = True
-            continue
-        if block.kind != "heading":
-            if mode == "references":
-                ref_blocks.append(block.text)
-            else:
-                parts.append(block)
-            continue
-        if is_references(block.text):
-            flush()
-            current, parts, mode = None, [], "references"
-            appendix = True  # what follows the references is an appendix
-            continue
-        flush()
-        mode = "body"
-        if block.numbered:
-            heading = Heading(block.number, clean_heading(block.text))
-            level = block.level or 1
-        else:
-            heading = parse_heading(block.text, letters=letters_ok)
-            if heading.level is not None:
-                level = heading.level
-            elif block.level is not None and base is not None:
-                level = max(1, block.level - base + 1)
-            else:
-                level = 1
-        if heading.number and heading.number[0].isdigit():
-            letters_ok = True  # from now on "A Proofs" is appendix A
-        if heading.appendix and (level == 1 or heading.number is None):
-            appendix = True
-        current, parts = (heading, level), []
-        current_appendix = appendix
-    flush()
-    references += split_references(ref_blocks)
+        walk.add(block)
+    walk.flush()
+    sections = walk.sections
+    references += split_references(walk.ref_blocks)
     check_numbered_order(sections)
     if not title and not abstract and not any(s.text.strip() for s in sections):
         raise PaperError(f"{source}: the document is empty (no text found)")

@@ -37,73 +37,87 @@ def _paragraph_block(lines: list[str]) -> Block:
     return Block("text", text)
 
 
+def _end_paragraph(blocks: list[Block], para: list[str]) -> None:
+    """Close the paragraph being read (and empty ``para``): a block, or the picture of the
+    equation just before it (``![Equation (3)](…)``, as ``Paper.to_markdown`` writes it)."""
+    if para:
+        text = "\n".join(para).strip()
+        image = _EQUATION_IMAGE.match(text)
+        if image and blocks and blocks[-1].kind == "equation" and blocks[-1].image is None:
+            blocks[-1].image = image.group(1)  # the equation's picture, as written
+        else:
+            blocks.append(_paragraph_block(para))
+        para.clear()
+
+
+def _code_block(lines: list[str], i: int, fence: str) -> tuple[Block, int]:
+    """The code block whose ``fence`` opens at line ``i``; and the index after its closing
+    fence."""
+    j = i + 1
+    while j < len(lines) and not lines[j].strip().startswith(fence):
+        j += 1
+    return Block("code", "\n".join(lines[i + 1 : j])), j + 1
+
+
+def _display_block(lines: list[str], i: int) -> tuple[Block, int]:
+    """The ``$$`` display equation opening at line ``i``; and the index after the line that
+    closes it."""
+    rest = lines[i].strip()[2:]
+    if rest.endswith("$$") and len(rest) >= 2:  # $$ x $$ on one line
+        return _equation(rest[:-2]), i + 1
+    body = [rest] if rest else []
+    j = i + 1
+    while j < len(lines) and "$$" not in lines[j]:
+        body.append(lines[j])
+        j += 1
+    if j < len(lines):
+        body.append(lines[j].split("$$", 1)[0])
+    return _equation("\n".join(body)), j + 1
+
+
+def _heading_block(m: re.Match[str], seen_h1: bool) -> Block:
+    """An ATX heading: the first H1 is the title."""
+    level = len(m.group(1))
+    if level == 1 and not seen_h1:
+        return Block("title", m.group(2))
+    return Block("heading", m.group(2), level=level)
+
+
 def parse_markdown(text: str) -> list[Block]:
     """Blocks of a Markdown document in order (pure)."""
     blocks: list[Block] = []
     para: list[str] = []
     lines = text.replace("\r\n", "\n").split("\n")
     seen_h1 = False
-
-    def end_paragraph() -> None:
-        if para:
-            text = "\n".join(para).strip()
-            image = _EQUATION_IMAGE.match(text)
-            if image and blocks and blocks[-1].kind == "equation" and blocks[-1].image is None:
-                blocks[-1].image = image.group(1)  # the equation's picture, as written
-            else:
-                blocks.append(_paragraph_block(para))
-            para.clear()
-
     i = 0
     while i < len(lines):
         line = lines[i]
         stripped = line.strip()
         fence = _FENCE.match(stripped)
-        if fence:
-            end_paragraph()
-            j = i + 1
-            while j < len(lines) and not lines[j].strip().startswith(fence.group(1)):
-                j += 1
-            blocks.append(Block("code", "\n".join(lines[i + 1 : j])))
-            i = j + 1
-            continue
-        if stripped.startswith("$$"):
-            end_paragraph()
-            rest = stripped[2:]
-            if rest.endswith("$$") and len(rest) >= 2:  # $$ x $$ on one line
-                blocks.append(_equation(rest[:-2]))
-                i += 1
-                continue
-            body = [rest] if rest else []
-            j = i + 1
-            while j < len(lines) and "$$" not in lines[j]:
-                body.append(lines[j])
-                j += 1
-            if j < len(lines):
-                body.append(lines[j].split("$$", 1)[0])
-            blocks.append(_equation("\n".join(body)))
-            i = j + 1
+        if fence or stripped.startswith("$$"):
+            _end_paragraph(blocks, para)
+            if fence:
+                block, i = _code_block(lines, i, fence.group(1))
+            else:
+                block, i = _display_block(lines, i)
+            blocks.append(block)
             continue
         m = _HEADING.match(stripped)
         if m and not line.startswith("    "):
-            end_paragraph()
-            level = len(m.group(1))
-            if level == 1 and not seen_h1:
-                seen_h1 = True
-                blocks.append(Block("title", m.group(2)))
-            else:
-                blocks.append(Block("heading", m.group(2), level=level))
+            _end_paragraph(blocks, para)
+            blocks.append(_heading_block(m, seen_h1))
+            seen_h1 = seen_h1 or blocks[-1].kind == "title"
             i += 1
             continue
         if not stripped:
-            end_paragraph()
+            _end_paragraph(blocks, para)
         elif para and bool(_TABLE_ROW.match(para[-1])) != bool(_TABLE_ROW.match(line)):
-            end_paragraph()  # a table directly after text, or text directly after a table
+            _end_paragraph(blocks, para)  # a table directly after text, or text after a table
             para.append(line)
         else:
             para.append(line)
         i += 1
-    end_paragraph()
+    _end_paragraph(blocks, para)
     return blocks
 
 

@@ -212,70 +212,88 @@ def _rules_within(rules: Iterable[Rule], atoms: list[Atom]) -> list[Rule]:
     return [r for r in rules if x0 <= r.x0 and r.x1 <= x1 and y0 <= r.y <= y1]
 
 
-def build(atoms: list[Atom], rules: list[Rule]) -> list[Atom]:
-    """Atoms with arrays (``cases``, matrices), radicals, fractions, accents and the limits of
-    big operators and of ``\\max``-like words folded into structures."""
-    pool, rules = _arrays(_merge_pieces(list(atoms)), list(rules))
-    todo = sorted(rules, key=lambda r: -r.width)
-    used: set[int] = set()
-    for r in todo:
-        if id(r) in used:
-            continue
-        used.add(id(r))
-        rad = next(
-            (
-                a
-                for a in pool
-                if a.kind == "radical"
-                and abs(a.x1 - r.x0) <= 2.0
-                and abs(a.y0 - r.y) <= max(2.5, 0.3 * a.size)
-            ),
-            None,
+def _radical_at(pool: list[Atom], r: Rule) -> Atom | None:
+    """The radical sign whose top touches the left end of the rule ``r`` (its vinculum)."""
+    return next(
+        (
+            a
+            for a in pool
+            if a.kind == "radical"
+            and abs(a.x1 - r.x0) <= 2.0
+            and abs(a.y0 - r.y) <= max(2.5, 0.3 * a.size)
+        ),
+        None,
+    )
+
+
+def _radicand(pool: list[Atom], rad: Atom, r: Rule) -> tuple[list[Atom], list[Atom]]:
+    """The atoms under the vinculum ``r`` of the radical sign ``rad``, and those of its index
+    (small atoms over the sign's left part: the 3 of a cube root)."""
+    inner = [
+        a
+        for a in pool
+        if a is not rad
+        and r.x0 - 0.5 <= a.cx <= r.x1 + 0.5
+        and a.y0 >= r.y - 1.0
+        and a.y1 <= rad.y1 + 1.5
+    ]
+    index = [
+        a
+        for a in pool
+        if a is not rad
+        and a not in inner
+        and a.x0 >= rad.x0 - 0.6 * rad.size
+        and a.x1 <= rad.x0 + 0.7 * (rad.x1 - rad.x0)
+        and a.y1 <= rad.cy
+        and a.size < 0.8 * rad.size
+    ]
+    return inner, index
+
+
+@dataclass
+class _Folding:
+    """``build``'s pass over the rules, widest first: the atoms (a structure replaces its
+    parts), the rules, and the ids of the rules already folded into a structure."""
+
+    pool: list[Atom]
+    rules: list[Rule]
+    used: set[int] = field(default_factory=set)
+
+    def unused_within(self, atoms: list[Atom]) -> list[Rule]:
+        return [q for q in _rules_within(self.rules, atoms) if id(q) not in self.used]
+
+    def radical(self, rad: Atom, r: Rule) -> None:
+        """Fold a radical sign, its radicand under the rule ``r`` and its index into one
+        ``\\sqrt`` atom."""
+        inner, index = _radicand(self.pool, rad, r)
+        sub_rules = self.unused_within(inner)
+        self.used.update(id(q) for q in sub_rules)
+        body, axis, size = layout(build(inner, sub_rules))
+        idx = f"[{layout(build(index, []))[0]}]" if index else ""
+        group = [rad, *inner, *index]
+        atom = Atom(
+            f"\\sqrt{idx}{{{body}}}",
+            min(a.x0 for a in group),
+            min(r.y, *(a.y0 for a in group)),
+            max(r.x1, *(a.x1 for a in group)),
+            max(a.y1 for a in group),
+            axis if inner else rad.cy,
+            size if inner else rad.size,
+            "sqrt",
         )
-        if rad is not None:
-            inner = [
-                a
-                for a in pool
-                if a is not rad
-                and r.x0 - 0.5 <= a.cx <= r.x1 + 0.5
-                and a.y0 >= r.y - 1.0
-                and a.y1 <= rad.y1 + 1.5
-            ]
-            index = [
-                a
-                for a in pool
-                if a is not rad
-                and a not in inner
-                and a.x0 >= rad.x0 - 0.6 * rad.size
-                and a.x1 <= rad.x0 + 0.7 * (rad.x1 - rad.x0)
-                and a.y1 <= rad.cy
-                and a.size < 0.8 * rad.size
-            ]
-            sub_rules = [q for q in _rules_within(todo, inner) if id(q) not in used]
-            used.update(id(q) for q in sub_rules)
-            body, axis, size = layout(build(inner, sub_rules))
-            idx = f"[{layout(build(index, []))[0]}]" if index else ""
-            group = [rad, *inner, *index]
-            atom = Atom(
-                f"\\sqrt{idx}{{{body}}}",
-                min(a.x0 for a in group),
-                min(r.y, *(a.y0 for a in group)),
-                max(r.x1, *(a.x1 for a in group)),
-                max(a.y1 for a in group),
-                axis if inner else rad.cy,
-                size if inner else rad.size,
-                "sqrt",
-            )
-            pool = [a for a in pool if a not in group] + [atom]
-            continue
-        column = [a for a in pool if r.x0 - 1.0 <= a.cx <= r.x1 + 1.0]
+        self.pool = [a for a in self.pool if a not in group] + [atom]
+
+    def fraction(self, r: Rule) -> None:
+        """Fold the atoms just above and just below the rule ``r`` into one ``\\frac`` atom;
+        an overline or underline (nothing on one side) is left alone."""
+        column = [a for a in self.pool if r.x0 - 1.0 <= a.cx <= r.x1 + 1.0]
         above = _contiguous([a for a in column if a.y1 <= r.y + 0.8], r.y, upwards=True)
         below = _contiguous([a for a in column if a.y0 >= r.y - 0.8], r.y, upwards=False)
         if not above or not below:
-            continue  # an overline or underline: nothing to fold
-        num_rules = [q for q in _rules_within(todo, above) if id(q) not in used]
-        den_rules = [q for q in _rules_within(todo, below) if id(q) not in used]
-        used.update(id(q) for q in num_rules + den_rules)
+            return
+        num_rules = self.unused_within(above)
+        den_rules = self.unused_within(below)
+        self.used.update(id(q) for q in num_rules + den_rules)
         num, _, num_size = layout(build(above, num_rules))
         den, _, den_size = layout(build(below, den_rules))
         group = above + below
@@ -289,8 +307,24 @@ def build(atoms: list[Atom], rules: list[Rule]) -> list[Atom]:
             max(num_size, den_size),
             "frac",
         )
-        pool = [a for a in pool if a not in group] + [atom]
-    pool = _accents(pool)
+        self.pool = [a for a in self.pool if a not in group] + [atom]
+
+
+def build(atoms: list[Atom], rules: list[Rule]) -> list[Atom]:
+    """Atoms with arrays (``cases``, matrices), radicals, fractions, accents and the limits of
+    big operators and of ``\\max``-like words folded into structures."""
+    pool, rules = _arrays(_merge_pieces(list(atoms)), list(rules))
+    folding = _Folding(pool, sorted(rules, key=lambda r: -r.width))
+    for r in folding.rules:
+        if id(r) in folding.used:
+            continue
+        folding.used.add(id(r))
+        rad = _radical_at(folding.pool, r)
+        if rad is not None:
+            folding.radical(rad, r)
+        else:
+            folding.fraction(r)
+    pool = _accents(folding.pool)
     return _operator_limits(_word_limits(pool))
 
 
@@ -331,58 +365,87 @@ def _columns(atoms: list[Atom], gap: float) -> list[list[Atom]]:
     return cols
 
 
+def _closing_delimiter(pool: list[Atom], left: Atom) -> Atom | None:
+    """The nearest delimiter right of the tall opening delimiter ``left`` that is as tall and
+    centred with it: the other side of a matrix."""
+    height = left.y1 - left.y0
+    closes = [
+        a
+        for a in pool
+        if a.kind in {"close", "delim"}
+        and a.x0 > left.x1
+        and abs(a.cy - left.cy) < 0.2 * height
+        and abs((a.y1 - a.y0) - height) < 0.3 * height
+    ]
+    return min(closes, key=lambda a: a.x0) if closes else None
+
+
+def _delimited(
+    pool: list[Atom], rules: list[Rule], left: Atom, right: Atom | None
+) -> tuple[list[Atom], list[Rule]]:
+    """The atoms and rules between the delimiters ``left`` and ``right`` (right of ``left``
+    when there is no ``right``), within the height of ``left``."""
+    limit = right.x0 if right is not None else float("inf")
+    inner = [
+        a
+        for a in pool
+        if a is not left
+        and a is not right
+        and left.x1 - 0.5 <= a.x0
+        and a.x1 <= limit + 0.5
+        and left.y0 - 1 <= a.cy <= left.y1 + 1
+    ]
+    inner_rules = [
+        r for r in rules if left.x1 <= r.x0 and r.x1 <= limit and left.y0 <= r.y <= left.y1
+    ]
+    return inner, inner_rules
+
+
+def _array_rows(built: list[Atom]) -> tuple[list[list[Atom]], float] | None:
+    """Built atoms of an array's body in rows, one per axis of full-size atoms (a row's
+    fractions and roots are already single atoms), and that full size; None for one row."""
+    size = max(a.size for a in built)
+    axes: list[float] = []
+    for a in sorted((a for a in built if a.size >= 0.85 * size), key=lambda a: a.axis):
+        if not axes or a.axis - axes[-1] > 0.6 * size:
+            axes.append(a.axis)
+    if len(axes) < 2:
+        return None
+    rows: list[list[Atom]] = [[] for _ in axes]
+    for a in built:
+        rows[min(range(len(axes)), key=lambda k: abs(axes[k] - a.axis))].append(a)
+    return rows, size
+
+
+def _array_body(rows: list[list[Atom]], size: float) -> str:
+    """Rows of atoms as an array body: columns joined with ``&``, rows with ``\\\\``."""
+    lines = [
+        " & ".join(layout(col)[0] for col in _columns(row_atoms, 0.8 * size))
+        for row_atoms in rows
+        if row_atoms
+    ]
+    return " \\\\ ".join(lines)
+
+
 def _arrays(pool: list[Atom], rules: list[Rule]) -> tuple[list[Atom], list[Rule]]:
     """``cases`` (a tall ``{`` with rows of content right of it) and matrices (a pair of tall
     delimiters with rows of content between them) as ``\\begin{…}…\\end{…}`` atoms."""
     for left in sorted((a for a in pool if a.kind == "open"), key=lambda a: a.x0):
         if left not in pool or left.y1 - left.y0 < 1.8 * left.size:
             continue
-        closes = [
-            a
-            for a in pool
-            if a.kind in {"close", "delim"}
-            and a.x0 > left.x1
-            and abs(a.cy - left.cy) < 0.2 * (left.y1 - left.y0)
-            and abs((a.y1 - a.y0) - (left.y1 - left.y0)) < 0.3 * (left.y1 - left.y0)
-        ]
-        right = min(closes, key=lambda a: a.x0) if closes else None
-        limit = right.x0 if right is not None else float("inf")
-        inner = [
-            a
-            for a in pool
-            if a is not left
-            and a is not right
-            and left.x1 - 0.5 <= a.x0
-            and a.x1 <= limit + 0.5
-            and left.y0 - 1 <= a.cy <= left.y1 + 1
-        ]
-        inner_rules = [
-            r for r in rules if left.x1 <= r.x0 and r.x1 <= limit and left.y0 <= r.y <= left.y1
-        ]
+        right = _closing_delimiter(pool, left)
+        inner, inner_rules = _delimited(pool, rules, left, right)
         if not inner or (right is None and left.latex != "\\{"):
             continue
         # rows are the baselines of full-size atoms once fractions and roots are built
-        built = build(inner, inner_rules)
-        size = max(a.size for a in built)
-        axes: list[float] = []
-        for a in sorted((a for a in built if a.size >= 0.85 * size), key=lambda a: a.axis):
-            if not axes or a.axis - axes[-1] > 0.6 * size:
-                axes.append(a.axis)
-        if len(axes) < 2:
+        found = _array_rows(build(inner, inner_rules))
+        if found is None:
             continue
+        rows, size = found
         env = "cases" if right is None else _ARRAYS.get(left.latex, "matrix")
-        rows: list[list[Atom]] = [[] for _ in axes]
-        for a in built:
-            rows[min(range(len(axes)), key=lambda k: abs(axes[k] - a.axis))].append(a)
-        lines = [
-            " & ".join(layout(col)[0] for col in _columns(row_atoms, 0.8 * size))
-            for row_atoms in rows
-            if row_atoms
-        ]
-        body = " \\\\ ".join(lines)
         group = [left, *inner, *([right] if right is not None else [])]
         atom = Atom(
-            f"\\begin{{{env}}} {body} \\end{{{env}}}",
+            f"\\begin{{{env}}} {_array_body(rows, size)} \\end{{{env}}}",
             min(a.x0 for a in group),
             min(a.y0 for a in group),
             max(a.x1 for a in group),

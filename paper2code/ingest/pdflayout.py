@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 from paper2code.ingest import fonts
 from paper2code.ingest.blocks import Block
@@ -88,6 +89,30 @@ class _Column:
         return self.right - self.left
 
 
+@dataclass
+class _Walk:
+    """Where ``_Reader.read`` is: the open paragraph and the blocks held until it ends, the
+    rows of the references, the part of the document (front matter, body, references) and
+    what earlier headings tell the next ones."""
+
+    eq_groups: dict[int, list[Row]] = field(default_factory=dict)
+    """The rows of each display equation, by the ``id`` of its first row."""
+    in_group: set[int] = field(default_factory=set)
+    """The ``id`` of every row of a display equation."""
+    para: list[Row] = field(default_factory=list)
+    pending: list[Block] = field(default_factory=list)
+    """Floats, captions and footnotes printed inside the open paragraph."""
+    refs: list[Row] = field(default_factory=list)
+    mode: Literal["front", "body", "references"] = "front"
+    refs_at: int = 0
+    """Index in the blocks where floats among the references go (before the references)."""
+    title_done: bool = False
+    seen_numbered: bool = False
+    last_key: tuple[int, ...] | None = None
+    """The number of the last numbered section (``number_key``)."""
+    after_refs: bool = False
+
+
 def _mode(values: list[float]) -> float:
     return Counter(round(v) for v in values).most_common(1)[0][0]
 
@@ -106,6 +131,7 @@ class _Reader:
         self._prepare(pages)
         self.columns = self._columns()
         self.heading_styles = self._heading_styles()
+        self.walk = _Walk()
 
     # ------------------------------------------------------------------ preparation
     def _prepare(self, pages: list[PageContent]) -> None:
@@ -401,148 +427,159 @@ class _Reader:
 
     # ------------------------------------------------------------------ the walk
     def read(self) -> Layout:
-        blocks = self.layout.blocks
-        para: list[Row] = []
-        pending: list[Block] = []
-        refs: list[Row] = []
-        mode = "front"
-        seen_numbered = False
-        last_key: tuple[int, ...] | None = None
-        after_refs = False
-        title_done = False
-        refs_at = 0
-
-        def flush() -> None:
-            nonlocal para
-            if para:
-                text = self._join(para, ", " if mode == "front" else " ")
-                if text:
-                    blocks.append(Block("text", text))
-            para = []
-            blocks.extend(pending)
-            pending.clear()
-
-        def flush_refs() -> None:
-            for entry in self._reference_entries(refs):
-                blocks.append(Block("text", entry))
-            refs.clear()
-
-        i = 0
-        rows = self.rows
+        """The blocks of the document, read row by row (a step reads one row, or a heading,
+        caption or footnote with the rows it continues on)."""
         eq_groups = self._equation_groups()
         in_group = {id(r) for g in eq_groups.values() for r in g}
-        while i < len(rows):
-            row = rows[i]
-            if row.region is not None:
-                region_blocks = list(self._region_blocks(row.region))
-                if mode == "references":  # a float printed among the references
-                    blocks[refs_at:refs_at] = region_blocks
-                    refs_at += len(region_blocks)
-                elif para and not self._para_ended(para[-1]):
-                    pending.extend(region_blocks)
-                else:
-                    flush()
-                    blocks.extend(region_blocks)
-                i += 1
-                continue
-            if not title_done and mode == "front":
-                title_rows = self._title_rows(i)
-                if title_rows:
-                    blocks.append(Block("title", " ".join(self.text_of(r) for r in title_rows)))
-                    i += len(title_rows)
-                    title_done = True
-                    continue
-            heading = self._heading(row, seen_numbered or after_refs, last_key, mode == "front")
-            if heading is not None:
-                number, title, level = heading
-                if mode == "references":
-                    flush_refs()
-                else:
-                    flush()
-                # a heading wrapped onto more lines
-                end = self._heading_end(i)
-                if end > i + 1:
-                    title = self._join_heading(title, rows[i + 1 : end])
-                i = end - 1
-                if is_references(title):
-                    mode = "references"
-                    refs_at = len(blocks)
-                    blocks.append(Block("heading", title, level=level, numbered=True))
-                    after_refs = True
-                    i += 1
-                    continue
-                if number and number[0].isdigit():
-                    seen_numbered = True
-                    last_key = number_key(number)
-                starts_appendix = after_refs or (
-                    number is None and title.lower().startswith("appendix")
-                )
-                if starts_appendix and not any(b.kind == "appendix" for b in blocks):
-                    blocks.append(Block("appendix"))
-                mode = "body"
-                blocks.append(Block("heading", title, level=level, number=number, numbered=True))
-                i += 1
-                continue
-            split = self._bold_references(row) if mode != "references" else None
-            if split is not None:
-                flush()
-                refs_at = len(blocks)
-                blocks.append(Block("heading", "References", level=1, numbered=True))
-                mode, after_refs = "references", True
-                if split:
-                    refs.append(split)
-                i += 1
-                continue
-            if mode == "references":
-                if caption_kind(row) is not None:  # the caption of a float among them
-                    j = self._caption_end(i, in_group)
-                    blocks.insert(refs_at, Block("caption", self._join(rows[i:j])))
-                    refs_at += 1
-                    i = j
-                    continue
-                refs.append(row)
-                i += 1
-                continue
-            if id(row) in eq_groups:
-                flush()
-                for eq in self._equations(eq_groups[id(row)]):
-                    blocks.append(eq)
-                i += 1
-                continue
-            if id(row) in in_group:
-                i += 1
-                continue
-            if self._footnote_start(row):
-                j = self._footnote_end(i)
-                note = re.sub(r"^\[\^([^\]]+)\]\s*", r"[^\1]: ", self._join(rows[i:j]))
-                if para and not self._para_ended(para[-1]):
-                    pending.append(Block("text", note))
-                else:
-                    flush()
-                    blocks.append(Block("text", note))
-                i = j
-                continue
-            kind = caption_kind(row)
-            if kind is not None:
-                j = self._caption_end(i, in_group)
-                block = Block("caption", self._join(rows[i:j]))
-                if para and mode != "front" and not self._para_ended(para[-1]):
-                    pending.append(block)  # a float between two parts of a paragraph
-                else:
-                    flush()
-                    blocks.append(block)
-                i = j
-                continue
-            if para and self._continues_paragraph(para, row, mode == "front"):
-                para.append(row)
-            else:
-                flush()
-                para = [row]
-            i += 1
-        if mode == "references":
-            flush_refs()
-        flush()
+        self.walk = _Walk(eq_groups=eq_groups, in_group=in_group)
+        i = 0
+        while i < len(self.rows):
+            i = self._step(i)
+        if self.walk.mode == "references":
+            self._flush_refs()
+        self._flush()
         return self.layout
+
+    def _step(self, i: int) -> int:
+        """Read the row at ``i`` (with the rows that belong to it); returns the next index."""
+        row, w = self.rows[i], self.walk
+        if row.region is not None:
+            return self._read_region(i)
+        if not w.title_done and w.mode == "front":
+            title_rows = self._title_rows(i)
+            if title_rows:
+                title = " ".join(self.text_of(r) for r in title_rows)
+                self.layout.blocks.append(Block("title", title))
+                w.title_done = True
+                return i + len(title_rows)
+        heading = self._heading(row, w.seen_numbered or w.after_refs, w.last_key, w.mode == "front")
+        if heading is not None:
+            return self._read_heading(i, *heading)
+        split = self._bold_references(row) if w.mode != "references" else None
+        if split is not None:
+            self._start_references(split)
+            return i + 1
+        if w.mode == "references":
+            return self._read_reference_row(i)
+        if id(row) in w.eq_groups:
+            self._flush()
+            for eq in self._equations(w.eq_groups[id(row)]):
+                self.layout.blocks.append(eq)
+            return i + 1
+        if id(row) in w.in_group:
+            return i + 1
+        if self._footnote_start(row):
+            return self._read_footnote(i)
+        if caption_kind(row) is not None:
+            return self._read_caption(i)
+        if w.para and self._continues_paragraph(w.para, row, w.mode == "front"):
+            w.para.append(row)
+        else:
+            self._flush()
+            w.para = [row]
+        return i + 1
+
+    def _flush(self) -> None:
+        """End the open paragraph: its text, then the blocks held until it ended."""
+        w = self.walk
+        if w.para:
+            text = self._join(w.para, ", " if w.mode == "front" else " ")
+            if text:
+                self.layout.blocks.append(Block("text", text))
+        w.para = []
+        self.layout.blocks.extend(w.pending)
+        w.pending.clear()
+
+    def _flush_refs(self) -> None:
+        """The reference rows read so far as one text block per entry."""
+        for entry in self._reference_entries(self.walk.refs):
+            self.layout.blocks.append(Block("text", entry))
+        self.walk.refs.clear()
+
+    def _mid_paragraph(self) -> bool:
+        """A paragraph is open and its last row does not end it."""
+        para = self.walk.para
+        return bool(para) and not self._para_ended(para[-1])
+
+    def _place(self, blocks: list[Block], *, hold: bool) -> None:
+        """Blocks printed inside a paragraph (``hold``) wait until it ends; others end it."""
+        if hold:
+            self.walk.pending.extend(blocks)
+        else:
+            self._flush()
+            self.layout.blocks.extend(blocks)
+
+    def _read_region(self, i: int) -> int:
+        w = self.walk
+        region_blocks = list(self._region_blocks(self.rows[i].region))
+        if w.mode == "references":  # a float printed among the references
+            self.layout.blocks[w.refs_at : w.refs_at] = region_blocks
+            w.refs_at += len(region_blocks)
+        else:
+            self._place(region_blocks, hold=self._mid_paragraph())
+        return i + 1
+
+    def _read_heading(self, i: int, number: str | None, title: str, level: int) -> int:
+        """A section heading at row ``i`` (wrapped onto the rows up to the returned index):
+        the references, or a section (the first after the references opens the appendix)."""
+        w, blocks = self.walk, self.layout.blocks
+        if w.mode == "references":
+            self._flush_refs()
+        else:
+            self._flush()
+        end = self._heading_end(i)  # a heading wrapped onto more lines
+        if end > i + 1:
+            title = self._join_heading(title, self.rows[i + 1 : end])
+        if is_references(title):
+            w.mode, w.refs_at = "references", len(blocks)
+            blocks.append(Block("heading", title, level=level, numbered=True))
+            w.after_refs = True
+            return end
+        if number and number[0].isdigit():
+            w.seen_numbered = True
+            w.last_key = number_key(number)
+        starts_appendix = w.after_refs or (number is None and title.lower().startswith("appendix"))
+        if starts_appendix and not any(b.kind == "appendix" for b in blocks):
+            blocks.append(Block("appendix"))
+        w.mode = "body"
+        blocks.append(Block("heading", title, level=level, number=number, numbered=True))
+        return end
+
+    def _start_references(self, split: Row | bool) -> None:
+        """``References`` set as bold text opening a paragraph: a heading, and the rest of
+        its row (``split``, or ``False``) is the first reference row."""
+        w = self.walk
+        self._flush()
+        w.refs_at = len(self.layout.blocks)
+        self.layout.blocks.append(Block("heading", "References", level=1, numbered=True))
+        w.mode, w.after_refs = "references", True
+        if split:
+            w.refs.append(split)
+
+    def _read_reference_row(self, i: int) -> int:
+        """A row among the references: part of an entry, or the caption of a float printed
+        among them (kept before the references, with the float)."""
+        row, w = self.rows[i], self.walk
+        if caption_kind(row) is None:
+            w.refs.append(row)
+            return i + 1
+        j = self._caption_end(i, w.in_group)
+        self.layout.blocks.insert(w.refs_at, Block("caption", self._join(self.rows[i:j])))
+        w.refs_at += 1
+        return j
+
+    def _read_footnote(self, i: int) -> int:
+        j = self._footnote_end(i)
+        note = re.sub(r"^\[\^([^\]]+)\]\s*", r"[^\1]: ", self._join(self.rows[i:j]))
+        self._place([Block("text", note)], hold=self._mid_paragraph())
+        return j
+
+    def _read_caption(self, i: int) -> int:
+        j = self._caption_end(i, self.walk.in_group)
+        block = Block("caption", self._join(self.rows[i:j]))
+        # a float between two parts of a paragraph waits for its end (not in the front matter)
+        self._place([block], hold=self.walk.mode != "front" and self._mid_paragraph())
+        return j
 
     # ------------------------------------------------------------------ pieces
     def _title_rows(self, i: int) -> list[Row]:

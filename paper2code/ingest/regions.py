@@ -138,123 +138,190 @@ def _labels_above(box: BBox, rows: list[Row], captions: list[Row], size: float) 
         y0 = min(y0, nearest.y0)
 
 
-def find_regions(page: PageContent, rows: list[Row], size: float) -> list[Region]:
-    """The floats of a page (``rows``: its rows without furniture; ``size``: body font
-    size)."""
-    captions = [(r, k) for r in rows if (k := caption_kind(r)) is not None]
-    rules = [r for r in merge_rules(page.rules) if r.width >= 3 * size]
-    used: set[int] = set()
-    regions: list[Region] = []
+@dataclass
+class _PageFloats:
+    """The floats of one page as ``find_regions`` finds them, kind by kind: the page's rows
+    (without furniture), its captions and wide rules, the ids of the rules already taken by a
+    float, and the floats found so far."""
 
-    # algorithms: caption between two rules, down to the next rule of the same width
-    for row, kind in captions:
-        if kind != "algorithm":
-            continue
-        span = (row.x0, row.x1)
+    page: PageContent
+    rows: list[Row]
+    size: float
+    """Body font size."""
+    captions: list[tuple[Row, str]]
+    """Caption rows with their kind (``caption_kind``)."""
+    rules: list[Rule]
+    """Merged rules at least three body sizes wide."""
+    used: set[int] = field(default_factory=set)
+    regions: list[Region] = field(default_factory=list)
+
+    @property
+    def caption_rows(self) -> list[Row]:
+        return [row for row, _ in self.captions]
+
+    def _captioned(self, kind: str) -> list[Row]:
+        return [row for row, k in self.captions if k == kind]
+
+    # ------------------------------------------------------------------ algorithms
+    def algorithms(self) -> None:
+        """Algorithm boxes: a caption between two rules, down to the next rule as wide as the
+        one under the caption."""
+        for row in self._captioned("algorithm"):
+            self._algorithm(row)
+
+    def _algorithm(self, row: Row) -> None:
+        size, span = self.size, (row.x0, row.x1)
         above = [
             r
-            for r in rules
+            for r in self.rules
             if row.y0 - 1.6 * size <= r.y <= row.y0 + 1 and _overlap_x((r.x0, r.x1), span) > 0
         ]
         below = [
             r
-            for r in rules
+            for r in self.rules
             if row.y1 - 1 <= r.y <= row.y1 + 1.6 * size and _overlap_x((r.x0, r.x1), span) > 0
         ]
         if not above or not below:
-            continue
+            return
         top = max(above, key=lambda r: r.y)
         mid = min(below, key=lambda r: r.y)
-        ends = [r for r in rules if r.y > mid.y + 1 and _same_extent(r, mid)]
+        ends = [r for r in self.rules if r.y > mid.y + 1 and _same_extent(r, mid)]
         if not ends:
-            continue
+            return
         bottom = min(ends, key=lambda r: r.y)
         box = (min(top.x0, mid.x0), top.y, max(top.x1, mid.x1), bottom.y)
-        used.update(id(r) for r in (top, mid, bottom))
-        regions.append(Region("algorithm", box, page.number, rules=[top, mid, bottom], caption=row))
+        self.used.update(id(r) for r in (top, mid, bottom))
+        self.regions.append(
+            Region("algorithm", box, self.page.number, rules=[top, mid, bottom], caption=row)
+        )
 
-    # tables: rules of one width next to a table caption
-    free = [r for r in rules if id(r) not in used]
-    caption_rows = [row for row, _ in captions]
-    for row, kind in captions:
-        if kind != "table":
-            continue
-        span = (row.x0, row.x1)
+    # ------------------------------------------------------------------ tables
+    def captioned_tables(self) -> None:
+        """Tables with a caption: the rules of one width starting next to a table caption."""
+        free = [r for r in self.rules if id(r) not in self.used]
+        caption_rows = self.caption_rows
+        for row in self._captioned("table"):
+            self._captioned_table(row, free, caption_rows)
+
+    def _captioned_table(self, row: Row, free: list[Rule], caption_rows: list[Row]) -> None:
+        size, span = self.size, (row.x0, row.x1)
         near = [
             r
             for r in free
-            if id(r) not in used
+            if id(r) not in self.used
             and _overlap_x((r.x0, r.x1), span) > 0.3 * (row.x1 - row.x0)
             and (0 <= r.y - row.y1 <= 3 * size or 0 <= row.y0 - r.y <= 3 * size)
         ]
         if not near:
-            continue
+            return
         start = min(near, key=lambda r: min(abs(r.y - row.y1), abs(row.y0 - r.y)))
-        downwards = start.y >= row.y1 - 1
+        chain = self._rule_chain(start, start.y >= row.y1 - 1, free, caption_rows)
+        if len(chain) < 2:
+            return
+        self.used.update(id(r) for r in chain)
+        ys = sorted(r.y for r in chain)
+        box = (min(r.x0 for r in chain), ys[0], max(r.x1 for r in chain), ys[-1])
+        self.regions.append(
+            Region(
+                "table", box, self.page.number, rules=sorted(chain, key=lambda r: r.y), caption=row
+            )
+        )
+
+    def _rule_chain(
+        self, start: Rule, downwards: bool, free: list[Rule], caption_rows: list[Row]
+    ) -> list[Rule]:
+        """``start`` and the free rules of its width that follow it (below it, or above it),
+        up to a caption between two of them or a gap of more than 0.6 of the page's height."""
         chain = [start]
         candidates = sorted(
-            (r for r in free if id(r) not in used and r is not start and _same_extent(r, start)),
+            (
+                r
+                for r in free
+                if id(r) not in self.used and r is not start and _same_extent(r, start)
+            ),
             key=lambda r: r.y if downwards else -r.y,
         )
         for r in candidates:
             if (r.y < chain[-1].y) == downwards:
                 continue
             lo, hi = sorted((chain[-1].y, r.y))
-            if any(lo < c.y0 and c.y1 < hi for c in caption_rows) or hi - lo > 0.6 * page.height:
+            if (
+                any(lo < c.y0 and c.y1 < hi for c in caption_rows)
+                or hi - lo > 0.6 * self.page.height
+            ):
                 break
             chain.append(r)
-        if len(chain) < 2:
-            continue
-        used.update(id(r) for r in chain)
-        ys = sorted(r.y for r in chain)
-        box = (min(r.x0 for r in chain), ys[0], max(r.x1 for r in chain), ys[-1])
-        regions.append(
-            Region("table", box, page.number, rules=sorted(chain, key=lambda r: r.y), caption=row)
-        )
+        return chain
 
-    # tables without a caption: three or more rules of one width
-    free = [r for r in rules if id(r) not in used]
-    for r in sorted(free, key=lambda r: r.y):
-        if id(r) in used:
-            continue
-        chain = [r] + [
-            q for q in free if q is not r and id(q) not in used and _same_extent(q, r) and q.y > r.y
+    def uncaptioned_tables(self) -> None:
+        """Tables without a caption: three or more rules of one width with text in at least two
+        columns between them."""
+        page = self.page
+        free = [r for r in self.rules if id(r) not in self.used]
+        for r in sorted(free, key=lambda r: r.y):
+            if id(r) in self.used:
+                continue
+            chain = [r] + [
+                q
+                for q in free
+                if q is not r and id(q) not in self.used and _same_extent(q, r) and q.y > r.y
+            ]
+            chain.sort(key=lambda q: q.y)
+            if len(chain) >= 3 and chain[-1].y - chain[0].y < 0.6 * page.height:
+                box = (r.x0, chain[0].y, r.x1, chain[-1].y)
+                inside = [ln for ln in page.lines if _inside(ln, box)]
+                if len({round(ln.bbox[0]) for ln in inside}) >= 2:
+                    self.used.update(id(q) for q in chain)
+                    self.regions.append(Region("table", box, page.number, rules=chain))
+
+    # ------------------------------------------------------------------ figures
+    def figures(self) -> None:
+        """Figures: the graphics next to a figure caption (each cluster in one figure only)."""
+        clusters = self._graphic_clusters()
+        for row in self._captioned("figure"):
+            box = self._figure_box(row, clusters)
+            if box is None:
+                continue
+            clusters = [
+                c
+                for c in clusters
+                if not (
+                    box[0] <= c[0] and c[2] <= box[2] and box[1] - 1 <= c[1] and c[3] <= box[3] + 1
+                )
+            ]
+            self.regions.append(Region("figure", box, self.page.number, caption=row))
+
+    def _graphic_clusters(self) -> list[BBox]:
+        """Clusters of the graphics outside the tables and algorithms found so far, with box
+        edges drawn as lines (rules of tables and algorithms do not count); each holds a
+        graphic."""
+        page, regions = self.page, self.regions
+        tables = [g.bbox for g in regions]
+        graphics = [
+            b
+            for b in page.graphics
+            if not any(
+                t[0] - 2 <= b[0] and b[2] <= t[2] + 2 and t[1] - 2 <= b[1] and b[3] <= t[3] + 2
+                for t in tables
+            )
         ]
-        chain.sort(key=lambda q: q.y)
-        if len(chain) >= 3 and chain[-1].y - chain[0].y < 0.6 * page.height:
-            box = (r.x0, chain[0].y, r.x1, chain[-1].y)
-            inside = [ln for ln in page.lines if _inside(ln, box)]
-            if len({round(ln.bbox[0]) for ln in inside}) >= 2:
-                used.update(id(q) for q in chain)
-                regions.append(Region("table", box, page.number, rules=chain))
+        taken = {r for reg in regions for r in reg.rules}
+        loose = [
+            (r.x0, r.y - 0.5, r.x1, r.y + 0.5)
+            for r in merge_rules(page.rules)
+            if r not in taken
+            and not any(_contains_box(reg.bbox, (r.x0, r.y, r.x1, r.y)) for reg in regions)
+        ]
+        return [
+            c
+            for c in _clusters(graphics + loose, 0.6 * self.size)
+            if any(_contains_box(c, g) for g in graphics)
+        ]
 
-    # figures: graphics next to a figure caption
-    tables = [g.bbox for g in regions]
-    graphics = [
-        b
-        for b in page.graphics
-        if not any(
-            t[0] - 2 <= b[0] and b[2] <= t[2] + 2 and t[1] - 2 <= b[1] and b[3] <= t[3] + 2
-            for t in tables
-        )
-    ]
-    # box edges drawn as lines count as graphics too (rules of tables and algorithms do not)
-    taken = {r for reg in regions for r in reg.rules}
-    loose = [
-        (r.x0, r.y - 0.5, r.x1, r.y + 0.5)
-        for r in merge_rules(page.rules)
-        if r not in taken
-        and not any(_contains_box(reg.bbox, (r.x0, r.y, r.x1, r.y)) for reg in regions)
-    ]
-    clusters = [
-        c
-        for c in _clusters(graphics + loose, 0.6 * size)
-        if any(_contains_box(c, g) for g in graphics)
-    ]
-    for row, kind in captions:
-        if kind != "figure":
-            continue
-        span = (row.x0, row.x1)
+    def _figure_box(self, row: Row, clusters: list[BBox]) -> BBox | None:
+        """The box of the figure captioned by ``row``: the graphics just above the caption
+        (with the labels over them), else those just below it; None without graphics."""
+        size, span = self.size, (row.x0, row.x1)
         above = [
             c
             for c in clusters
@@ -270,38 +337,53 @@ def find_regions(page: PageContent, rows: list[Row], size: float) -> list[Region
             and _overlap_x((c[0], c[2]), span) > 0
         ]
         if above:
-            first = max(above, key=lambda c: c[3])
-            group = [first]
-            for c in sorted(clusters, key=lambda c: -c[3]):
-                top = min(g[1] for g in group)
-                if (
-                    c not in group
-                    and c[3] <= top + 2
-                    and top - c[3] <= 2 * size
-                    and _overlap_x((c[0], c[2]), span) > 0
-                ):
-                    group.append(c)
-            box = union(group)
-            box = (box[0] - 0.5 * size, box[1], box[2] + 0.5 * size, row.y0 - 0.5)
-            box = _labels_above(box, rows, caption_rows, size)
-        elif below:
+            return self._box_above(row, above, clusters)
+        if below:
             first = min(below, key=lambda c: c[1])
             box = union([first])
-            box = (box[0] - 0.5 * size, row.y1 + 0.5, box[2] + 0.5 * size, box[3])
-        else:
-            continue
-        clusters = [
-            c
-            for c in clusters
-            if not (box[0] <= c[0] and c[2] <= box[2] and box[1] - 1 <= c[1] and c[3] <= box[3] + 1)
-        ]
-        regions.append(Region("figure", box, page.number, caption=row))
+            return (box[0] - 0.5 * size, row.y1 + 0.5, box[2] + 0.5 * size, box[3])
+        return None
 
-    for reg in regions:
-        reg.lines = [ln for ln in page.lines if _inside(ln, reg.bbox)]
-        if reg.kind != "algorithm" and reg.caption is not None:
-            reg.lines = [ln for ln in reg.lines if ln not in reg.caption.lines]
-    return regions
+    def _box_above(self, row: Row, above: list[BBox], clusters: list[BBox]) -> BBox:
+        """The figure above its caption ``row``: the nearest cluster ``above`` it, grown
+        upwards over the clusters stacked on it and over the labels printed above them."""
+        size, span = self.size, (row.x0, row.x1)
+        first = max(above, key=lambda c: c[3])
+        group = [first]
+        for c in sorted(clusters, key=lambda c: -c[3]):
+            top = min(g[1] for g in group)
+            if (
+                c not in group
+                and c[3] <= top + 2
+                and top - c[3] <= 2 * size
+                and _overlap_x((c[0], c[2]), span) > 0
+            ):
+                group.append(c)
+        box = union(group)
+        box = (box[0] - 0.5 * size, box[1], box[2] + 0.5 * size, row.y0 - 0.5)
+        return _labels_above(box, self.rows, self.caption_rows, size)
+
+    # ------------------------------------------------------------------ lines
+    def assign_lines(self) -> None:
+        """Each float's text lines (an algorithm's include its caption, others' do not)."""
+        for reg in self.regions:
+            reg.lines = [ln for ln in self.page.lines if _inside(ln, reg.bbox)]
+            if reg.kind != "algorithm" and reg.caption is not None:
+                reg.lines = [ln for ln in reg.lines if ln not in reg.caption.lines]
+
+
+def find_regions(page: PageContent, rows: list[Row], size: float) -> list[Region]:
+    """The floats of a page (``rows``: its rows without furniture; ``size``: body font
+    size)."""
+    captions = [(r, k) for r in rows if (k := caption_kind(r)) is not None]
+    rules = [r for r in merge_rules(page.rules) if r.width >= 3 * size]
+    floats = _PageFloats(page, rows, size, captions, rules)
+    floats.algorithms()
+    floats.captioned_tables()
+    floats.uncaptioned_tables()
+    floats.figures()
+    floats.assign_lines()
+    return floats.regions
 
 
 def graphic_boxes(page: PageContent, size: float) -> list[BBox]:
