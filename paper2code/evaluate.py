@@ -294,6 +294,33 @@ async def grade_rubric(
     )
 
 
+async def _judge_modes(
+    judge: Judge,
+    store: RunStore,
+    paper_md: str,
+    repo_files: list[RepoFile],
+    planned: list[str],
+    budget: int,
+    samples: int,
+    reference: Path | None,
+    on_sample: Callable[[str, int], None] | None,
+) -> dict[str, ModeResult]:
+    """Reference-free judging, and reference-based judging when a reference repository is
+    given (half the context budget at most for the reference)."""
+    modes: dict[str, ModeResult] = {}
+    for mode, ref in (("reference_free", None), ("reference_based", reference)):
+        if mode == "reference_based" and ref is None:
+            continue
+        ref_files, ref_omitted = pack(read_repo(ref), budget // 2) if ref else ([], [])
+        repo_budget = budget - sum(count_tokens(f.content) + 12 for f in ref_files)
+        included, omitted = pack(repo_files, repo_budget, planned)
+        task = judge.task(paper_md, included, reference_files=ref_files, omitted=omitted)
+        judgements = await _judge_mode(judge, store, mode, task, samples, on_sample)
+        modes[mode] = aggregate(judgements, [f.path for f in included], omitted)
+        modes[mode].reference_omitted_files = ref_omitted
+    return modes
+
+
 async def evaluate_run(
     run_dir: Path,
     settings: Settings,
@@ -321,18 +348,10 @@ async def evaluate_run(
     judge = Judge(client, AgentOptions(structured_output, settings.llm.validation_retries))
     budget = _context_budget(settings, judge, paper_md)
     repo_files = read_repo(store.path("repo"))
-    modes: dict[str, ModeResult] = {}
-    for mode, ref in (("reference_free", None), ("reference_based", reference)):
-        if mode == "reference_based" and ref is None:
-            continue
-        ref_files, ref_omitted = pack(read_repo(ref), budget // 2) if ref else ([], [])
-        repo_budget = budget - sum(count_tokens(f.content) + 12 for f in ref_files)
-        included, omitted = pack(repo_files, repo_budget, planned)
-        task = judge.task(paper_md, included, reference_files=ref_files, omitted=omitted)
-        n = samples or settings.eval.samples
-        judgements = await _judge_mode(judge, store, mode, task, n, on_sample)
-        modes[mode] = aggregate(judgements, [f.path for f in included], omitted)
-        modes[mode].reference_omitted_files = ref_omitted
+    n = samples or settings.eval.samples
+    modes = await _judge_modes(
+        judge, store, paper_md, repo_files, planned, budget, n, reference, on_sample
+    )
     graded = None
     if rubric is not None:
         grader = RubricGrader(client, judge.options)
@@ -344,7 +363,7 @@ async def evaluate_run(
             repo_files,
             budget=budget,
             planned=planned,
-            samples=samples or settings.eval.samples,
+            samples=n,
             batch=settings.eval.rubric_batch,
         )
     result = EvalResult(
