@@ -12,21 +12,11 @@ BBox = tuple[float, float, float, float]
 """(x0, y0, x1, y1) in points, y downwards."""
 
 
-@dataclass(frozen=True, slots=True)
-class Glyph:
-    """One character as printed."""
+class Boxed:
+    """The edges of a ``bbox`` (x0, y0, x1, y1) by name."""
 
-    c: str
-    """Unicode text; for TeX's extension font (``CMEX``) the raw character code."""
-    font: str
-    """Font name without the subset prefix."""
-    size: float
+    __slots__ = ()
     bbox: BBox
-    """The glyph's own outline box (not the font's line box)."""
-    ox: float
-    oy: float
-    """Origin: the glyph's reference point on its baseline."""
-    flags: int = 0
 
     @property
     def x0(self) -> float:
@@ -43,6 +33,23 @@ class Glyph:
     @property
     def y1(self) -> float:
         return self.bbox[3]
+
+
+@dataclass(frozen=True, slots=True)
+class Glyph(Boxed):
+    """One character as printed."""
+
+    c: str
+    """Unicode text; for TeX's extension font (``CMEX``) the raw character code."""
+    font: str
+    """Font name without the subset prefix."""
+    size: float
+    bbox: BBox
+    """The glyph's own outline box (not the font's line box)."""
+    ox: float
+    oy: float
+    """Origin: the glyph's reference point on its baseline."""
+    flags: int = 0
 
     @property
     def math(self) -> bool:

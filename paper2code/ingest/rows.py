@@ -13,12 +13,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from paper2code.ingest.glyphs import BBox, Glyph, Line, union
+from paper2code.ingest.glyphs import BBox, Boxed, Glyph, Line, union
 from paper2code.ingest.reading_order import column_order
 
 
 @dataclass(eq=False)
-class Row:
+class Row(Boxed):
     """Lines of one page printed on one baseline (within one column)."""
 
     lines: list[Line]
@@ -36,22 +36,6 @@ class Row:
         if self.box is not None:
             return self.box
         return union([ln.bbox for ln in self.lines])
-
-    @property
-    def x0(self) -> float:
-        return self.bbox[0]
-
-    @property
-    def x1(self) -> float:
-        return self.bbox[2]
-
-    @property
-    def y0(self) -> float:
-        return self.bbox[1]
-
-    @property
-    def y1(self) -> float:
-        return self.bbox[3]
 
     @cached_property
     def glyphs(self) -> list[Glyph]:
