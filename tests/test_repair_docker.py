@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
+from dockerwatch import no_leftovers_after_the_module  # noqa: F401
 
 from sandbox.loop import Budget, DebugSummary, FailureReport, FixProposal, repair
 from sandbox.patch import Edit
@@ -20,42 +20,6 @@ pytestmark = [pytest.mark.docker]
 SETTINGS = SandboxSettings(limits=Limits(wall_s=20, memory_mb=256, cpus=1.0, pids=64))
 SMOKE = "python main.py"
 ITER_FILES = ("command.txt", "stdout.txt", "stderr.txt", "result.json")
-LABEL_FILTER = {"label": "paper2code=1"}
-
-
-def _labelled() -> tuple[set[str], set[str]] | None:
-    """(container ids, volume names) labelled ``paper2code=1``; None without a daemon (the
-    tests are then skipped, or failed under CI, by conftest)."""
-    try:
-        import docker
-
-        c = docker.from_env(timeout=10)
-        c.ping()
-    except Exception:
-        return None
-    return (
-        {ct.id for ct in c.containers.list(all=True, filters=LABEL_FILTER)},
-        {v.name for v in c.volumes.list(filters=LABEL_FILTER)},
-    )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_leftovers_after_the_module():
-    """No container or volume labelled ``paper2code=1`` is left by these tests (ones from
-    before, or from a concurrent user that go away within the grace period, are not ours)."""
-    before = _labelled()
-    yield
-    if before is None:
-        return
-    deadline = time.monotonic() + 20
-    while True:
-        now = _labelled()
-        assert now is not None
-        left = (now[0] - before[0], now[1] - before[1])
-        if left == (set(), set()) or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert left == (set(), set()), f"left behind (containers, volumes): {left}"
 
 
 class ScriptedFixer:
