@@ -18,7 +18,7 @@ from typer._click.exceptions import ClickException  # typer ≥ 0.29 vendors cli
 
 from paper2code.errors import ConfigError, Paper2CodeError, PaperError
 from paper2code.runlog import run_log
-from paper2code.settings import PIPELINE_ROLES, Settings
+from paper2code.settings import PIPELINE_ROLES, CodingOrder, Settings
 from sandbox.errors import SandboxError
 from sandbox.loop import DebugSummary
 from sandbox.settings import SandboxKind
@@ -45,6 +45,7 @@ OPTION_FIELDS: dict[str, tuple[str, ...]] = {
     "timeout": ("sandbox", "limits", "wall_s"),
     "max_cost": ("pipeline", "max_cost_usd"),
     "concurrency": ("pipeline", "concurrency"),
+    "coding_order": ("pipeline", "coding_order"),
     "max_debug_iters": ("pipeline", "max_debug_iters"),
     "max_iters": ("pipeline", "max_debug_iters"),
     "max_pages": ("ingest", "max_pages"),
@@ -301,6 +302,14 @@ def generate(
     concurrency: Annotated[
         int | None, typer.Option(help="Model calls in flight (default 4)")
     ] = None,
+    coding_order: Annotated[
+        CodingOrder | None,
+        typer.Option(
+            "--coding-order",
+            help="interface: every file at once against the designed interfaces (default); "
+            "dependency: each file after the code of its imports",
+        ),
+    ] = None,
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", help="Stop before spending more (USD)")
     ] = None,
@@ -322,6 +331,7 @@ def generate(
         sandbox=sandbox,
         max_cost=max_cost,
         concurrency=concurrency,
+        coding_order=coding_order,
         max_debug_iters=max_debug_iters,
     )
     from paper2code.ingest import paper_slug
@@ -557,6 +567,14 @@ def batch(
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", help="Cost cap per paper (USD)")
     ] = None,
+    coding_order: Annotated[
+        CodingOrder | None,
+        typer.Option(
+            "--coding-order",
+            help="interface: every file at once against the designed interfaces (default); "
+            "dependency: each file after the code of its imports",
+        ),
+    ] = None,
 ) -> None:
     """Run many papers; resumes unfinished ones; writes summary.csv and summary.md."""
     from paper2code.batch import run_batch
@@ -564,7 +582,11 @@ def batch(
     from paper2code.progress import RichReporter
 
     settings = settings_from_options(
-        model=model, base_url=base_url, sandbox=sandbox, max_cost=max_cost
+        model=model,
+        base_url=base_url,
+        sandbox=sandbox,
+        max_cost=max_cost,
+        coding_order=coding_order,
     )
     _check_endpoint(settings, PIPELINE_ROLES)
     reporter = RichReporter(console)

@@ -9,6 +9,7 @@ never written to disk.
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -150,6 +151,15 @@ class LLMSettings(BaseModel):
         return getattr(self, f"{role}_model") or self.model
 
 
+class CodingOrder(StrEnum):
+    """How the files of a plan are coded (the CLI's ``--coding-order`` choices too)."""
+
+    interface = "interface"
+    """Every file at once, each against the designed interfaces of the files it imports."""
+    dependency = "dependency"
+    """Each file after the code of the files it imports."""
+
+
 class PipelineSettings(BaseModel):
     """How a run proceeds."""
 
@@ -159,7 +169,7 @@ class PipelineSettings(BaseModel):
     """Model calls in flight at once within a stage (analysis and coding)."""
     max_cost_usd: float | None = Field(default=None, gt=0)
     """Stop cleanly (and resumably) before a call that could exceed this total cost."""
-    coding_order: Literal["interface", "dependency"] = "interface"
+    coding_order: CodingOrder = CodingOrder.interface
     """``interface``: every file is coded at once, each against the designed interfaces (the
     analyses) of the files it imports, then a static consistency check reconciles what does
     not match. ``dependency``: each file waits for the code of the files it imports (the

@@ -38,6 +38,7 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> 
         (["--max-cost", "0"], "--max-cost"),
         (["--max-debug-iters", "0"], "--max-debug-iters"),
         (["--sandbox", "vm"], "--sandbox"),
+        (["--coding-order", "random"], "--coding-order"),
     ],
 )
 def test_bad_options_exit_2_at_once_with_nothing_written(
@@ -202,3 +203,13 @@ def test_library_warnings_go_to_the_run_log_not_the_console(tmp_path: Path) -> N
     assert r.returncode == 0, r.stderr
     assert "Resolved model mismatch" not in r.stderr and "Warning" not in r.stderr
     assert "Resolved model mismatch" in (out / "run.log").read_text()
+
+
+def test_coding_order_option_sets_the_pipeline_setting() -> None:
+    from paper2code.cli import settings_from_options
+    from paper2code.settings import CodingOrder
+
+    assert settings_from_options().pipeline.coding_order == CodingOrder.interface
+    chosen = settings_from_options(coding_order=CodingOrder.dependency)
+    assert chosen.pipeline.coding_order == "dependency"
+    assert chosen.public_dict()["pipeline"]["coding_order"] == "dependency"
