@@ -196,6 +196,13 @@ def test_requirements_txt_is_written_from_the_plan() -> None:
     assert requirements_txt(plan) == "numpy>=1.24\nPyYAML\ntorch\npytest\n"
 
 
+def _sigint_as_a_terminal_sends_it() -> None:
+    """In the child before exec: SIGINT handled by default. A test run started in the background
+    (``cmd &`` in a script) inherits SIGINT ignored, and Python then leaves it ignored, as a
+    program should; Ctrl-C at a terminal is what this test stands for."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_during_coding_then_resume_repeats_no_finished_call(
@@ -233,7 +240,12 @@ def test_interrupt_during_coding_then_resume_repeats_no_finished_call(
             "1",
         ]
         proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            cmd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_sigint_as_a_terminal_sends_it,
         )
         deadline = time.time() + 60
         while len(coder_requests(server)) < 3 and time.time() < deadline and proc.poll() is None:
