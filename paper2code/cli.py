@@ -188,14 +188,21 @@ def cleanup_cmd(
         bool,
         typer.Option("--all", help="Also remove those of runs still in progress"),
     ] = False,
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="Only those of this sandbox run (the id cleanup lists)"),
+    ] = None,
 ) -> None:
     """Remove containers and volumes left behind by paper2code processes that are gone (those
     of a run still in progress are kept unless --all)."""
     from sandbox.docker_sandbox import cleanup_leftovers
 
-    removed = cleanup_leftovers(everything=everything)
+    removed = cleanup_leftovers(everything=everything, run=run)
     for r in removed:
-        console.print(f"removed {r.kind} {r.name} (owner {r.owner})", highlight=False)
+        console.print(
+            f"removed {r.kind} {r.name} (run {r.run or 'unknown'}, owner {r.owner})",
+            highlight=False,
+        )
     containers = sum(r.kind == "container" for r in removed)
     console.print(
         f"removed {containers} container(s) and {len(removed) - containers} volume(s)",

@@ -34,7 +34,7 @@ from sandbox.base import ENOSPC_TEXT, RunResult
 from sandbox.docker_errors import client as docker_client
 from sandbox.docker_errors import docker_errors
 from sandbox.images import DepsImage, OnLog, ensure_deps_image
-from sandbox.ownership import OWNER, labels, owner_alive
+from sandbox.ownership import OWNER, RUN, labels, owner_alive
 from sandbox.settings import Limits, SandboxSettings
 from sandbox.tree import Dropped, Entry, read_bytes, scan, tail
 
@@ -156,27 +156,34 @@ class Removed:
     kind: str
     name: str
     owner: str
+    run: str
 
 
-def cleanup_leftovers(*, everything: bool = False) -> list[Removed]:
+def cleanup_leftovers(*, everything: bool = False, run: str | None = None) -> list[Removed]:
     """Remove the containers and volumes labelled ``paper2code=1`` whose owning process is gone
-    (see ``sandbox.ownership``), or all of them with ``everything``; returns what it removed."""
+    (see ``sandbox.ownership``), or all of them with ``everything``; only those of sandbox run
+    ``run`` (its ``paper2code.run`` label) when given. Returns what it removed."""
     import docker.errors
 
     c = docker_client()
+    wanted = {"label": ["paper2code=1", *([f"{RUN}={run}"] if run else [])]}
     removed: list[Removed] = []
     with docker_errors("cleaning up"):
-        for ct in c.containers.list(all=True, filters={"label": "paper2code=1"}):
-            owner = (ct.labels or {}).get(OWNER, "")
+        for ct in c.containers.list(all=True, filters=wanted):
+            tags = ct.labels or {}
+            owner = tags.get(OWNER, "")
             if everything or not owner_alive(owner):
                 ct.remove(force=True, v=True)
-                removed.append(Removed("container", ct.name, owner or "unknown"))
-        for vol in c.volumes.list(filters={"label": "paper2code=1"}):
-            owner = ((vol.attrs or {}).get("Labels") or {}).get(OWNER, "")
+                removed.append(Removed("container", ct.name, owner or "unknown", tags.get(RUN, "")))
+        for vol in c.volumes.list(filters=wanted):
+            tags = (vol.attrs or {}).get("Labels") or {}
+            owner = tags.get(OWNER, "")
             if everything or not owner_alive(owner):
                 with contextlib.suppress(docker.errors.APIError):  # still in use: leave it
                     vol.remove(force=True)
-                    removed.append(Removed("volume", vol.name, owner or "unknown"))
+                    removed.append(
+                        Removed("volume", vol.name, owner or "unknown", tags.get(RUN, ""))
+                    )
     return removed
 
 

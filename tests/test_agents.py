@@ -136,19 +136,38 @@ def test_file_kinds_pick_prompt_variants() -> None:
 
 
 async def test_logic_and_requirements_turns_run_side_by_side() -> None:
-    """With 1 s to the first token, five turns in a row take over 5 s; the two side by side
-    after the architecture make it four steps."""
-    import time
+    """The logic design and the requirements ledger are asked at the same time: each request
+    waits at a barrier for the other (asked one after the other, the barrier would break)."""
+    import threading
 
     from paper2code.llm import make_client
     from paper2code.settings import ModelInfoSettings
     from paper2code.testing.loopback_server import LoopbackServer
 
-    with LoopbackServer(Transcript.load(), ttft_s=1.0) as server:
+    transcript = Transcript.load()
+    both_in_flight = threading.Barrier(2, timeout=20)
+    met: list[str] = []
+
+    def respond(messages: list[dict]) -> ScriptedReply:
+        task = messages[-1].get("content") or ""
+        turn = next((t for t in ("logic", "requirements") if _turn_of(task) == t), None)
+        if turn is not None:
+            both_in_flight.wait()  # BrokenBarrierError (a failed request) if asked in turn
+            met.append(turn)
+        return transcript.respond(messages)
+
+    with LoopbackServer(respond) as server:
         info = ModelInfoSettings(structured_output=True)
         client = make_client(server.llm_settings(model_info=info), "planning")
-        started = time.monotonic()
         await Planner(client, AgentOptions(True)).plan(PAPER)
-        elapsed = time.monotonic() - started
     assert len(server.requests) == 5
-    assert 4.0 <= elapsed < 4.8, elapsed
+    assert sorted(met) == ["logic", "requirements"]
+
+
+def _turn_of(task: str) -> str | None:
+    """Which planning turn a request's last message asks for, from its first line."""
+    first = task.splitlines()[0] if task else ""
+    for marker, turn in (("— logic design", "logic"), ("— requirements ledger", "requirements")):
+        if marker in first:
+            return turn
+    return None

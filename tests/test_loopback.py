@@ -130,7 +130,7 @@ def test_timeout_fault_outlasts_the_client(server: LoopbackServer) -> None:
     t0 = time.monotonic()
     with pytest.raises(TimeoutError):
         post(server, chat("slow"), timeout=0.3).read()
-    assert time.monotonic() - t0 < 0.9
+    assert time.monotonic() - t0 < 2.5  # the client gave up; the fault sleeps 3 s
     # the server is not stuck: the next request is answered while the slow one still sleeps
     assert json.loads(post(server, chat("next")).read())["choices"][0]["message"]["content"]
 

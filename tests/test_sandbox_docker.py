@@ -4,7 +4,6 @@ sandbox. Every container and volume a test creates must be gone when it ends."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -203,9 +202,8 @@ def test_dependency_image_is_built_once_then_cached(tmp_path: Path) -> None:
     assert image.labels.get("paper2code") == "1"
 
     second = DockerSandbox(settings)
-    t0 = time.monotonic()
     assert second.prepare(repo) == tag
-    assert second.builds == 0 and time.monotonic() - t0 < 5
+    assert second.builds == 0  # a cache hit (its time is bench/sandbox_bench.py's)
 
     # the same requirements written differently are the same image
     (repo / "requirements.txt").write_text("# pinned\n\nsix==1.17.0   # compat\nsix==1.17.0\n")

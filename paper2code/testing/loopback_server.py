@@ -93,9 +93,9 @@ class LoopbackServer:
         self.timeout_sleep_s = timeout_sleep_s
         self.faults: deque[str] = deque()
         self.requests: list[dict[str, Any]] = []
+        """Every chat request body received (faulted ones included)."""
         self.headers: list[dict[str, str]] = []
         """Headers of every chat request (lower-case names), aligned with ``requests``."""
-        """Every chat request body received (faulted ones included)."""
         self.answered = 0
         """Chat requests answered with a valid completion."""
         self.faults_served: list[str] = []
