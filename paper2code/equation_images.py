@@ -36,7 +36,7 @@ class EquationImages:
         return self.total > len(self.images)
 
 
-def with_images(paper: Paper) -> Iterator[tuple[Section, Equation]]:
+def equations_with_images(paper: Paper) -> Iterator[tuple[Section, Equation]]:
     """The equations of ``paper`` that have a cropped image, in reading order."""
     for section in paper.sections:
         for equation in section.equation_records:
@@ -67,7 +67,7 @@ def load_equation_images(paper: Paper, folder: Path, limit: int) -> EquationImag
     images: list[EquationImage] = []
     missing: list[str] = []
     total = 0
-    for section, equation in with_images(paper):
+    for section, equation in equations_with_images(paper):
         assert equation.image is not None
         try:
             path = _locate(folder, equation.image)
