@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from autogen_agentchat.agents import AssistantAgent
-from autogen_agentchat.messages import StructuredMessage, TextMessage
+from autogen_agentchat.messages import MultiModalMessage, StructuredMessage, TextMessage
+from autogen_core import Image
 from autogen_core.model_context import UnboundedChatCompletionContext
 from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, UserMessage
 from openai.lib import type_to_response_format_param
@@ -34,6 +35,10 @@ from paper2code.llm.structured import (
 )
 
 T = TypeVar("T", bound=BaseModel)
+
+UserContent = str | list[str | Image]
+"""What a user message holds: text, or (for a model that accepts images) text and images in
+order, as AutoGen's ``UserMessage`` and ``MultiModalMessage`` hold them."""
 
 
 @dataclass(frozen=True)
@@ -71,14 +76,16 @@ def schema_text(schema: type[BaseModel], options: AgentOptions) -> str:
 
 
 def new_context(
-    history: Sequence[tuple[str, str]] = (), *, speaker: str = "assistant"
+    history: Sequence[tuple[UserContent, str]] = (), *, speaker: str = "assistant"
 ) -> UnboundedChatCompletionContext:
     """A conversation holding earlier (user task, raw reply of ``speaker``) turns, so a resumed
     conversation continues byte-identically where it stopped (``speaker`` is the agent's name,
-    as AgentChat records the replies it makes itself)."""
+    as AgentChat records the replies it makes itself). A task with images is replayed as the
+    same multimodal user message :func:`ask` sent."""
     messages: list[LLMMessage] = []
     for task, raw in history:
-        messages.append(UserMessage(content=task, source="user"))
+        content = task if isinstance(task, str) else list(task)
+        messages.append(UserMessage(content=content, source="user"))
         messages.append(AssistantMessage(content=raw, source=speaker))
     return UnboundedChatCompletionContext(initial_messages=messages)
 
@@ -117,12 +124,16 @@ async def _last_assistant_text(context: UnboundedChatCompletionContext) -> str:
 async def ask(
     agent: AssistantAgent,
     context: UnboundedChatCompletionContext,
-    task: str,
+    task: UserContent,
     schema: type[T],
     options: AgentOptions,
 ) -> Reply[T]:
-    """Send ``task`` to ``agent`` and return its reply validated as ``schema``."""
-    message = task
+    """Send ``task`` to ``agent`` and return its reply validated as ``schema``. A task with
+    images goes as a ``MultiModalMessage`` (the agent's model must accept images); the
+    validation feedback after it is text."""
+    message: str | MultiModalMessage = (
+        task if isinstance(task, str) else MultiModalMessage(content=list(task), source="user")
+    )
     last_error = ""
     for attempt in range(1, options.validation_retries + 2):
         try:
@@ -189,7 +200,9 @@ async def ask_fresh(
 @dataclass(frozen=True)
 class SharedContext:
     """What every analysis and coding request of a run opens with (identical bytes across the
-    calls of both stages, so endpoint prefix caching applies)."""
+    calls of both stages, so endpoint prefix caching applies). Text only: the paper's equation
+    images go to planning alone (``agents.planner``), because these stages make one call per
+    file and the images would be paid for in every one of them."""
 
     paper_md: str
     plan_md: str

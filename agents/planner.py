@@ -12,21 +12,31 @@ config key the ledger names (its reply is validated against them).
 Each turn's validated reply is handed to ``on_turn`` the moment it exists, so the caller can
 save it; on resume, saved turns are replayed into their conversations as they were and only the
 missing turns (and those built on a redone one) are asked.
+
+When the planning model accepts images, the first turn's user message also carries the printed
+display equations (``EquationImage``), each after a label naming it: the paper's text, then an
+introduction (``prompts/planner_equation_images.md``), then label and image by turn
+(``prompts/planner_equation_label.md``). Every later turn replays that same multimodal message
+as its history, so all turns still open with the same bytes. Only planning sees images: analysis
+and coding make one call per file, and the plan they read already holds what the images
+settled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autogen_core import Image
 from autogen_core.models import ChatCompletionClient
 from pydantic import BaseModel, ValidationError
 
 import prompts
-from agents.base import AgentOptions, ask, make_agent, new_context, schema_text
+from agents.base import AgentOptions, UserContent, ask, make_agent, new_context, schema_text
+from paper2code.llm.client import accepts_images
 from paper2code.llm.structured import parse_reply
 from paper2code.schemas import (
     TRACEABLE_EXTRAS,
@@ -53,8 +63,11 @@ class Turn:
     """The turns whose (task, reply) pairs precede this one in its conversation, in order."""
 
 
+PAPER_TEMPLATE = "planner_overall.md"
+"""The template of the turn whose user message carries the paper (and its equation images)."""
+
 TURNS: tuple[Turn, ...] = (
-    Turn("overall", OverallPlan, "planner_overall.md", ()),
+    Turn("overall", OverallPlan, PAPER_TEMPLATE, ()),
     Turn("architecture", ArchitectureDesign, "planner_architecture.md", ("overall",)),
     Turn("logic", LogicDesign, "planner_logic.md", ("overall", "architecture")),
     Turn(
@@ -72,10 +85,47 @@ TURNS: tuple[Turn, ...] = (
 OnTurn = Callable[[str, BaseModel, str], Awaitable[None] | None]
 
 
+@dataclass(frozen=True)
+class EquationImage:
+    """A display equation as printed, cropped from the paper's PDF, and where it stands."""
+
+    number: str | None
+    """Its printed number (``"3"``), None when unnumbered."""
+    section_number: str | None
+    """The number of the section it is in (``"3.2"``), None when unnumbered."""
+    section_heading: str
+    """The heading of that section, without its number."""
+    image: Image
+
+
+def with_images(
+    task: str, images: Sequence[EquationImage], *, total: int | None = None
+) -> UserContent:
+    """The first turn's user message: ``task`` alone without images; else ``task``, an
+    introduction saying how many of the paper's ``total`` equations follow, then each image
+    after its label."""
+    if not images:
+        return task
+    shown = len(images)
+    content: list[str | Image] = [
+        task,
+        prompts.render("planner_equation_images.md", shown=shown, total=max(total or 0, shown)),
+    ]
+    for eq in images:
+        label = prompts.render(
+            "planner_equation_label.md",
+            number=eq.number,
+            section_number=eq.section_number,
+            section_heading=eq.section_heading,
+        )
+        content += [label, eq.image]
+    return content
+
+
 def turn_task(template: str, schema: type[BaseModel], paper_md: str, options: AgentOptions) -> str:
     """The user message of one turn (only the first carries the paper)."""
     variables: dict[str, Any] = {"schema": schema_text(schema, options), "turns": len(TURNS)}
-    if template == "planner_overall.md":
+    if template == PAPER_TEMPLATE:
         variables["paper"] = paper_md
     return prompts.render(template, **variables)
 
@@ -132,11 +182,17 @@ class Planner:
         done: Mapping[str, str] | None = None,
         on_turn: OnTurn | None = None,
         limit: asyncio.Semaphore | None = None,
+        images: Sequence[EquationImage] = (),
+        total_images: int | None = None,
     ) -> Plan:
         """Plan the repository for ``paper_md``. ``done`` maps turn names to raw replies saved
         by an earlier run; those turns are replayed, not asked again. ``limit`` bounds the turns
-        in flight (two can run side by side)."""
+        in flight (two can run side by side). ``images`` (of the paper's ``total_images``
+        equations) go with the first turn when the client's model accepts images, and are left
+        out otherwise."""
+        shown = list(images) if accepts_images(self.client) else []
         run = _Run(self, paper_md, dict(done or {}), on_turn, limit or asyncio.Semaphore(2))
+        run.images, run.total_images = shown, max(total_images or 0, len(shown))
         pending = list(TURNS)
         while pending:
             ready = [t for t in pending if all(a in run.results for a in t.after)]
@@ -165,16 +221,22 @@ class _Run:
     ) -> None:
         self.planner, self.paper_md, self.done = planner, paper_md, done
         self.on_turn, self.limit = on_turn, limit
+        self.images: list[EquationImage] = []
+        """Equation images for the first turn (empty: text only)."""
+        self.total_images = 0
+        """Equations of the paper with an image (more than ``images`` when capped)."""
         self.results: dict[str, BaseModel] = {}
         self.raws: dict[str, str] = {}
-        self.tasks: dict[str, str] = {}
+        self.tasks: dict[str, UserContent] = {}
         self.fresh: set[str] = set()
         """Turns asked in this run: the turns built on them cannot be replayed."""
 
     async def turn(self, turn: Turn) -> None:
         options = self.planner.options
         schema = turn_schema(turn, self.results)
-        task = turn_task(turn.template, schema, self.paper_md, options)
+        task: UserContent = turn_task(turn.template, schema, self.paper_md, options)
+        if turn.template == PAPER_TEMPLATE:
+            task = with_images(task, self.images, total=self.total_images)
         self.tasks[turn.name] = task
         saved = self.done.get(turn.name)
         if saved is not None and not self.fresh & set(turn.after):

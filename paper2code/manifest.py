@@ -155,6 +155,9 @@ class RunManifest(BaseModel):
     """The requirements ledger's figures, once the verify stage has run."""
     debug: DebugSummary | None = None
     """The execute-repair session, once the debug stage has run."""
+    equation_images: int = 0
+    """Printed equation images the planning model was shown with the paper (0: none — images
+    off, a model without vision, or a paper read from LaTeX or Markdown)."""
     notes: list[str] = Field(default_factory=list)
     """Plain statements for the report (e.g. that every model reply was scripted)."""
     warnings: list[str] = Field(default_factory=list)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import shutil
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from autogen_core.models import ChatCompletionClient
 from pydantic import BaseModel
 
 import prompts
@@ -25,9 +27,10 @@ from agents.base import AgentOptions, RepoFile, SharedContext
 from agents.coder import Coder, file_kind
 from agents.planner import TURNS, Planner
 from paper2code.debug_session import debug_session
+from paper2code.equation_images import EquationImages, load_equation_images
 from paper2code.errors import BudgetExceeded, ConfigError, RunStoreError
 from paper2code.ledger import Ledger
-from paper2code.llm import ModelClients, usage_context
+from paper2code.llm import ModelClients, accepts_images, usage_context
 from paper2code.manifest import (
     ConsistencySummary,
     RequirementsSummary,
@@ -46,6 +49,8 @@ from sandbox.loop import DebugSummary
 from sandbox.requirements import merge_requirements
 from sandbox.settings import SandboxKind
 from sandbox.tree import copy_repo, read_files
+
+log = logging.getLogger(__name__)
 
 EXTRA_FILES: tuple[str, ...] = ("tests/test_smoke.py", "reproduce.sh", "README.md")
 """Files every generated repository gets besides the planned ones, written by the coder."""
@@ -344,10 +349,17 @@ class Pipeline:
             self.store.write_json(f"planning/turns/{name}.json", value.model_dump(mode="json"))
             self.reporter.advance("plan", name)
 
-        planner = Planner(self.clients("planning"), self.options)
+        client = self.clients("planning")
+        shown = await self._equation_images(client)
+        planner = Planner(client, self.options)
         with usage_context(stage="plan", agent="planner"):
             plan = await planner.plan(
-                self.paper_md(), done=done, on_turn=save_turn, limit=self._limit()
+                self.paper_md(),
+                done=done,
+                on_turn=save_turn,
+                limit=self._limit(),
+                images=shown.images,
+                total_images=shown.total,
             )
         self.store.write_text("planning/config.yaml", plan.config.config_yaml)
         self.store.write_text("planning/class_diagram.mmd", plan.architecture.class_diagram)
@@ -359,7 +371,36 @@ class Pipeline:
         self.store.write_json("planning/plan.json", plan.model_dump(mode="json"))
         files = plan.logic.task_list
         n = sum(r.category != "assumption" for r in plan.requirements.requirements)
-        self._done("plan", f"{len(files)} files, {n} requirements: {', '.join(files)}")
+        seen = f", {len(shown.images)} equation images seen" if shown.images else ""
+        self._done("plan", f"{len(files)} files, {n} requirements{seen}: {', '.join(files)}")
+
+    async def _equation_images(self, client: ChatCompletionClient) -> EquationImages:
+        """The equation images the planning model is shown (none when the setting is off or
+        the model does not accept images); how many in run.json, what was left out in its
+        warnings."""
+        settings = self.settings.pipeline
+        shown = EquationImages()
+        if settings.equation_images == "auto" and accepts_images(client):
+            shown = await asyncio.to_thread(
+                load_equation_images,
+                self.paper(),
+                self.store.path("paper"),
+                settings.max_equation_images,
+            )
+        notes = [f"equation image {m}: not shown to the planning model" for m in shown.missing]
+        if shown.capped:
+            notes.append(
+                f"the planning model was shown {len(shown.images)} of {shown.total} equation "
+                f"images (PAPER2CODE_PIPELINE__MAX_EQUATION_IMAGES={settings.max_equation_images})"
+            )
+        for note in notes:
+            log.warning(note)
+        with self.store.editing() as manifest:
+            manifest.equation_images = len(shown.images)
+            manifest.warnings += [n for n in notes if n not in manifest.warnings]
+        if shown.images:
+            self.reporter.info(f"plan: {len(shown.images)} equation images go with the paper")
+        return shown
 
     def plan(self) -> Plan:
         return Plan.model_validate(self.store.read_json("planning/plan.json"))

@@ -181,6 +181,20 @@ class PipelineSettings(BaseModel):
     """Iteration budget of the execute-repair loop."""
     repeat_limit: int = Field(default=3, ge=1)
     """Stop the repair loop when the same failure signature appears this many times."""
+    equation_images: Literal["auto", "off"] = "auto"
+    """``auto``: when the planning model accepts images (AutoGen's model info ``vision``; for a
+    model AutoGen does not know, ``llm.model_info.vision``), its first planning turn carries the
+    printed display equations cropped from a PDF (``paper/equations/*.png``), each labelled,
+    after the paper's text. ``off``: the paper is sent as text only. There is no ``on``: a
+    model that does not accept images cannot be made to; declare an unknown model's vision in
+    ``llm.model_info`` instead. Analysis and coding are always text only."""
+    max_equation_images: int = Field(default=30, ge=0)
+    """At most this many equation images are sent, the first in reading order (the appendix
+    comes last); run.json warns when a paper has more. Each image is counted as 85 + 170
+    prompt tokens per 512-pixel tile (OpenAI's tile rule, ``paper2code.tokens.image_tokens``):
+    a display equation cropped at 200 dpi is one to three tiles, 255–595 tokens (255–425 on
+    the test papers), so 30 add about 11k–18k tokens to the planning prefix, which every
+    planning turn repeats (and an endpoint's prefix cache serves)."""
 
 
 class EvalSettings(BaseModel):

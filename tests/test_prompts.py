@@ -74,6 +74,11 @@ FULL = {
     },
     "leaves": [{"id": "leaf-1", "requirements": "The attention scaling is 1/sqrt(d_k)."}],
     "context": {"leaf-1": ["Implement the Transformer"]},
+    "shown": 2,
+    "total": 3,
+    "number": "3",
+    "section_number": "3.2",
+    "section_heading": "Scaled Dot-Product Attention",
 }
 
 

@@ -21,12 +21,14 @@ Each client (a ``RecordingClient`` around AutoGen's):
 - asks for JSON mode when the endpoint has no JSON-schema output and the caller asked for
   neither tools nor a response format (what ``AssistantAgent`` without ``output_content_type``
   sends);
-- counts tokens offline (AutoGen's ``count_tokens`` would download a tiktoken file).
+- counts tokens offline (AutoGen's ``count_tokens`` would download a tiktoken file), images at
+  a flat estimate from their size (``paper2code.tokens.image_tokens``).
 
 Unknown model names (vLLM, Ollama, llama.cpp) get ``LLMSettings.model_info`` or a conservative
 default (JSON mode and tools, no JSON schema); AutoGen itself refuses them without one.
 The response cache is AutoGen's ``ChatCompletionCache`` on a ``DiskCacheStore``. Its key covers
-the messages, tools, response format and extra arguments but not the model, so every
+the messages (an image by its PNG bytes, as AutoGen serializes ``Image``), tools, response
+format and extra arguments but not the model, so every
 (endpoint, model) pair gets its own cache folder (``cache_namespace``).
 """
 
@@ -42,7 +44,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import openai
-from autogen_core import CancellationToken
+from autogen_core import CancellationToken, Image
 from autogen_core.models import (
     ChatCompletionClient,
     CreateResult,
@@ -50,6 +52,7 @@ from autogen_core.models import (
     ModelCapabilities,  # type: ignore[attr-defined]
     ModelInfo,
     RequestUsage,
+    UserMessage,
 )
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
@@ -59,7 +62,7 @@ from paper2code.llm.prices import CostBudget, Price, price_for
 from paper2code.llm.recorder import UsageRecorder, capture_call, install_event_capture
 from paper2code.manifest import UsageSummary
 from paper2code.settings import PIPELINE_ROLES, LLMSettings, Settings
-from paper2code.tokens import count_tokens
+from paper2code.tokens import count_tokens, image_tokens
 
 EXPECTED_OUTPUT_TOKENS = 2_000
 """Completion size assumed when estimating a call's cost before it is made."""
@@ -109,6 +112,13 @@ def supports_structured_output(llm: LLMSettings, model: str) -> bool:
 def supports_json_mode(llm: LLMSettings, model: str) -> bool:
     info = model_info_for(llm, model) or known_model_info(model)
     return bool(info and info.get("json_output"))
+
+
+def accepts_images(client: ChatCompletionClient) -> bool:
+    """The client's model takes images (its model info says ``vision``). Only then may a request
+    carry any: AutoGen's OpenAI client refuses images for a model without vision, and
+    ``AssistantAgent`` replaces them with ``<image>`` text before it gets there."""
+    return bool(client.model_info.get("vision"))
 
 
 def has_endpoint(llm: LLMSettings) -> bool:
@@ -187,11 +197,36 @@ def cached(
 
 
 def _message_text(messages: Sequence[LLMMessage]) -> str:
+    """The text of ``messages``; of a multimodal user message, its text parts (images are
+    counted apart, :func:`_image_tokens`)."""
     parts = []
     for m in messages:
         content = getattr(m, "content", "")
-        parts.append(content if isinstance(content, str) else str(content))
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(m, UserMessage):
+            parts.extend(p for p in content if isinstance(p, str))
+        else:
+            parts.append(str(content))
     return "\n".join(parts)
+
+
+def _image_tokens(messages: Sequence[LLMMessage]) -> int:
+    """The images of ``messages`` at the flat estimate of ``paper2code.tokens.image_tokens``."""
+    return sum(
+        image_tokens(*part.image.size)
+        for m in messages
+        if isinstance(m, UserMessage) and not isinstance(m.content, str)
+        for part in m.content
+        if isinstance(part, Image)
+    )
+
+
+def prompt_tokens(messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema] = ()) -> int:
+    """Prompt tokens of a request, counted offline: its text and tools with o200k, each image
+    at the flat estimate of ``paper2code.tokens.image_tokens``."""
+    text = count_tokens(_message_text(messages)) + count_tokens(_tools_text(tools))
+    return text + _image_tokens(messages)
 
 
 def _tools_text(tools: Sequence[Tool | ToolSchema]) -> str:
@@ -277,9 +312,9 @@ class RecordingClient(ChatCompletionClient):
     def estimate_usd(
         self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema] = ()
     ) -> float:
-        """Cost of a call before it is made: the prompt counted offline, the reply guessed."""
-        prompt = count_tokens(_message_text(messages)) + count_tokens(_tools_text(tools))
-        return self.price.cost(prompt, self.expected_output_tokens)
+        """Cost of a call before it is made: the prompt counted offline (images at a flat
+        estimate), the reply guessed."""
+        return self.price.cost(prompt_tokens(messages, tools), self.expected_output_tokens)
 
     def _record(
         self, result: CreateResult, latency: float, slot: dict[str, Any], *, stream: bool = False
@@ -373,8 +408,8 @@ class RecordingClient(ChatCompletionClient):
     def count_tokens(
         self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
     ) -> int:
-        """Prompt tokens of ``messages`` and ``tools``, counted offline with o200k."""
-        return count_tokens(_message_text(messages)) + count_tokens(_tools_text(tools))
+        """Prompt tokens of ``messages`` and ``tools``, counted offline (:func:`prompt_tokens`)."""
+        return prompt_tokens(messages, tools)
 
     def remaining_tokens(
         self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []

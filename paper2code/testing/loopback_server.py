@@ -3,6 +3,8 @@
 ``POST /v1/chat/completions`` answers with a responder (by default the demo transcript), with
 ``usage`` including ``prompt_tokens_details.cached_tokens`` computed as the longest token
 prefix the prompt shares with any earlier request (how OpenAI and vLLM prefix caching behave).
+Messages may hold OpenAI content parts: ``image_url`` parts (``data:`` URLs) count at the flat
+estimate of ``paper2code.tokens.image_tokens``, and the responder sees their text parts.
 ``GET /v1/models`` lists the served model. Optional simulated latency (time to first token plus
 tokens per second) and a queue of injected faults: ``429`` (with retry headers), ``500``,
 ``timeout`` (the reply comes after the client gave up), ``malformed`` (a 200 whose body is not
@@ -21,20 +23,23 @@ Also a command: ``python -m paper2code.testing.loopback_server --script transcri
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import hashlib
 import json
 import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from paper2code.settings import LLMSettings, ModelInfoSettings
 from paper2code.testing.transcript import NoRuleMatched, ScriptedReply, Transcript
-from paper2code.tokens import _encoding, count_tokens
+from paper2code.tokens import IMAGE_BASE_TOKENS, _encoding, count_tokens, image_data_tokens
 
 Responder = Callable[[list[dict[str, Any]]], ScriptedReply]
 FAULTS = ("429", "500", "timeout", "malformed", "truncated")
@@ -44,17 +49,55 @@ STREAM_PIECE_CHARS = 16
 """Characters of content per streamed chunk."""
 
 
+def _is_image(part: Any) -> bool:
+    return isinstance(part, dict) and part.get("type") == "image_url"
+
+
+def _prompt_pieces(messages: list[dict[str, Any]]) -> Iterator[str | dict[str, Any]]:
+    """The prompt as text pieces and image parts, in order (role and content of each message;
+    content parts one by one where there are images)."""
+    for m in messages:
+        content = m.get("content")
+        calls = m.get("tool_calls")
+        tail = json.dumps(calls, ensure_ascii=False) if calls else ""
+        if not (isinstance(content, list) and any(_is_image(p) for p in content)):
+            yield f"<|{m.get('role')}|>{json.dumps(content, ensure_ascii=False)}{tail}"
+            continue
+        yield f"<|{m.get('role')}|>["
+        for i, part in enumerate(content):
+            yield ", " if i else ""
+            yield part if _is_image(part) else json.dumps(part, ensure_ascii=False)
+        yield f"]{tail}"
+
+
+def _image_token_ids(part: dict[str, Any]) -> list[int]:
+    """An image part as ``image_tokens`` copies of one negative id drawn from its URL (never a
+    real token id; equal images give equal ids, so prefix caching sees them)."""
+    url = str((part.get("image_url") or {}).get("url", ""))
+    ident = -1 - int(hashlib.sha256(url.encode()).hexdigest()[:12], 16)
+    _, _, data = url.partition("base64,")
+    try:
+        n = image_data_tokens(base64.b64decode(data, validate=True)) if data else 0
+    except binascii.Error:
+        n = 0
+    return [ident] * (n or IMAGE_BASE_TOKENS)
+
+
 def prompt_tokens_of(messages: list[dict[str, Any]]) -> list[int]:
-    """The prompt as token ids (role and content of each message, in order)."""
-    text = "".join(
-        f"<|{m.get('role')}|>{json.dumps(m.get('content'), ensure_ascii=False)}"
-        f"{json.dumps(m.get('tool_calls'), ensure_ascii=False) if m.get('tool_calls') else ''}"
-        for m in messages
-    )
+    """The prompt as token ids (role and content of each message, in order); an image counts as
+    ``paper2code.tokens.image_tokens`` of its size, never by its base64 bytes."""
     enc = _encoding()
-    if enc is None:
-        return list(text.encode("utf-8"))
-    return list(enc.encode_ordinary(text))
+    ids: list[int] = []
+    text = ""
+    for piece in [*_prompt_pieces(messages), None]:
+        if isinstance(piece, str):
+            text += piece
+            continue
+        ids += list(enc.encode_ordinary(text)) if enc is not None else list(text.encode("utf-8"))
+        text = ""
+        if piece is not None:
+            ids += _image_token_ids(piece)
+    return ids
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:

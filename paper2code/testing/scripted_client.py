@@ -12,7 +12,10 @@ A reply with ``tool_calls`` comes back as ``FunctionCall`` content (finish reaso
 ``function_calls``), so a tool-using agent can be driven; naming a tool the request did not
 offer is an error in the script. Like AutoGen's OpenAI client, the scripted one refuses
 ``json_output=<schema>`` when built with ``structured_output=False``, so agents that would fail
-on a JSON-mode-only endpoint fail here too. Usage is counted with the offline tokenizer.
+on a JSON-mode-only endpoint fail here too, and it refuses images unless built with
+``vision=True``. Requests are recorded as OpenAI messages (``to_openai``): a user message with
+images as content parts, ``text`` and ``image_url`` with a ``data:`` URL. Usage is counted with
+the offline tokenizer, images at a flat estimate from their size.
 ``create_stream`` yields the content in pieces, then the ``CreateResult``.
 """
 
@@ -22,7 +25,7 @@ import json
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from autogen_core import CancellationToken, FunctionCall
+from autogen_core import CancellationToken, FunctionCall, Image
 from autogen_core.models import (
     AssistantMessage,
     ChatCompletionClient,
@@ -40,7 +43,7 @@ from pydantic import BaseModel
 
 from paper2code.llm.recorder import current_context
 from paper2code.testing.transcript import ScriptedReply, Transcript
-from paper2code.tokens import count_tokens
+from paper2code.tokens import count_tokens, image_tokens
 
 Responder = Callable[[list[dict[str, Any]]], ScriptedReply]
 
@@ -52,8 +55,7 @@ def to_openai(messages: Sequence[LLMMessage]) -> list[dict[str, Any]]:
         if isinstance(m, SystemMessage):
             out.append({"role": "system", "content": m.content})
         elif isinstance(m, UserMessage):
-            content = m.content if isinstance(m.content, str) else str(m.content)
-            out.append({"role": "user", "content": content})
+            out.append({"role": "user", "content": _user_content(m.content)})
         elif isinstance(m, AssistantMessage):
             if isinstance(m.content, str):
                 out.append({"role": "assistant", "content": m.content})
@@ -73,6 +75,43 @@ def to_openai(messages: Sequence[LLMMessage]) -> list[dict[str, Any]]:
     return out
 
 
+def _user_content(content: str | Sequence[str | Image]) -> str | list[dict[str, Any]]:
+    """A user message's content as OpenAI sends it: text, or content parts (``text`` and
+    ``image_url`` with a ``data:`` URL, exactly as AutoGen's OpenAI client writes them)."""
+    if isinstance(content, str):
+        return content
+    return [
+        {"type": "text", "text": part} if isinstance(part, str) else part.to_openai_format()
+        for part in content
+    ]
+
+
+def _images(messages: Sequence[LLMMessage]) -> list[Image]:
+    return [
+        part
+        for m in messages
+        if isinstance(m, UserMessage) and not isinstance(m.content, str)
+        for part in m.content
+        if isinstance(part, Image)
+    ]
+
+
+def _without_image_data(oai: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``oai`` with each image part's URL emptied (its tokens are counted apart)."""
+    out = []
+    for m in oai:
+        if isinstance(m.get("content"), list):
+            parts = [
+                {"type": "image_url", "image_url": {"url": ""}}
+                if p.get("type") == "image_url"
+                else p
+                for p in m["content"]
+            ]
+            m = {**m, "content": parts}
+        out.append(m)
+    return out
+
+
 class ScriptedChatCompletionClient(ChatCompletionClient):
     """Answers each request from a script; see the module docstring."""
 
@@ -87,6 +126,7 @@ class ScriptedChatCompletionClient(ChatCompletionClient):
         structured_output: bool = True,
         json_output: bool = True,
         function_calling: bool = True,
+        vision: bool = False,
         context_tokens: int = 128_000,
     ) -> None:
         if isinstance(responder, list):
@@ -104,7 +144,7 @@ class ScriptedChatCompletionClient(ChatCompletionClient):
         self.tags: list[dict[str, Any]] = []
         """The caller's ``usage_context`` at every request."""
         self._info = ModelInfo(
-            vision=False,
+            vision=vision,
             function_calling=function_calling,
             json_output=json_output,
             family="unknown",
@@ -121,9 +161,14 @@ class ScriptedChatCompletionClient(ChatCompletionClient):
         return self.responder(oai)
 
     def _check_request(
-        self, json_output: bool | type[BaseModel] | None, tools: Sequence[Tool | ToolSchema]
+        self,
+        messages: Sequence[LLMMessage],
+        json_output: bool | type[BaseModel] | None,
+        tools: Sequence[Tool | ToolSchema],
     ) -> None:
         """Refuse what AutoGen's OpenAI client refuses for the same model info."""
+        if not self._info["vision"] and _images(messages):
+            raise ValueError("Model does not support vision and image was provided")
         if isinstance(json_output, type) and not self._info["structured_output"]:
             raise ValueError("Model does not support structured output.")
         if json_output is True and not self._info["json_output"]:
@@ -141,7 +186,7 @@ class ScriptedChatCompletionClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
-        self._check_request(json_output, tools)
+        self._check_request(messages, json_output, tools)
         oai = to_openai(messages)
         names = [_tool_name(t) for t in tools]
         tags = current_context()
@@ -213,9 +258,12 @@ class ScriptedChatCompletionClient(ChatCompletionClient):
     def count_tokens(
         self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
     ) -> int:
+        """The request as OpenAI JSON counted with o200k, each image at the flat estimate of
+        ``paper2code.tokens.image_tokens`` instead of its base64 bytes."""
         schemas = [t.schema if isinstance(t, Tool) else t for t in tools]
-        text = json.dumps(to_openai(messages)) + (json.dumps(schemas, default=str) if tools else "")
-        return count_tokens(text)
+        oai = _without_image_data(to_openai(messages))
+        text = json.dumps(oai) + (json.dumps(schemas, default=str) if tools else "")
+        return count_tokens(text) + sum(image_tokens(*i.image.size) for i in _images(messages))
 
     def remaining_tokens(
         self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
@@ -225,7 +273,7 @@ class ScriptedChatCompletionClient(ChatCompletionClient):
     @property
     def capabilities(self) -> ModelCapabilities:  # type: ignore[override]
         return ModelCapabilities(  # type: ignore[typeddict-item]
-            vision=False,
+            vision=self._info["vision"],
             function_calling=self._info["function_calling"],
             json_output=self._info["json_output"],
         )
