@@ -217,6 +217,16 @@ SandboxOption = typer.Option(
 )
 
 
+CodingOrderOption = Annotated[
+    CodingOrder | None,
+    typer.Option(
+        "--coding-order",
+        help="interface: every file at once against the designed interfaces (default); "
+        "dependency: each file after the code of its imports",
+    ),
+]
+
+
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM ends a run like Ctrl-C does: artifacts kept, resumable."""
@@ -309,14 +319,7 @@ def generate(
     concurrency: Annotated[
         int | None, typer.Option(help="Model calls in flight (default 4)")
     ] = None,
-    coding_order: Annotated[
-        CodingOrder | None,
-        typer.Option(
-            "--coding-order",
-            help="interface: every file at once against the designed interfaces (default); "
-            "dependency: each file after the code of its imports",
-        ),
-    ] = None,
+    coding_order: CodingOrderOption = None,
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", help="Stop before spending more (USD)")
     ] = None,
@@ -574,14 +577,7 @@ def batch(
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", help="Cost cap per paper (USD)")
     ] = None,
-    coding_order: Annotated[
-        CodingOrder | None,
-        typer.Option(
-            "--coding-order",
-            help="interface: every file at once against the designed interfaces (default); "
-            "dependency: each file after the code of its imports",
-        ),
-    ] = None,
+    coding_order: CodingOrderOption = None,
 ) -> None:
     """Run many papers; resumes unfinished ones; writes summary.csv and summary.md."""
     from paper2code.batch import run_batch
