@@ -489,9 +489,8 @@ class Pipeline:
             )
         if done.before.ok:
             return "consistent"
-        return (
-            f"{len(done.before.findings)} findings → {len(done.after.findings)} after reconciling"
-        )
+        n = len(done.before.findings)
+        return f"{n} finding{'' if n == 1 else 's'} → {len(done.after.findings)} after reconciling"
 
     async def _code_files(
         self, plan: Plan, files: list[str], deps: dict[str, list[str]], todo: list[str]

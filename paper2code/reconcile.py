@@ -88,7 +88,8 @@ async def reconcile(
     files: dict[str, FileReconciliation] = {}
     groups = middle.by_file()
     for path in groups:
-        reporter.advance("code", f"reconcile {path}", f"{len(groups[path])} findings")
+        n = len(groups[path])
+        reporter.advance("code", f"reconcile {path}", f"{n} finding{'' if n == 1 else 's'}")
     await asyncio.gather(
         *(_one_file(draft, reconciler, path, found, limit, files) for path, found in groups.items())
     )
