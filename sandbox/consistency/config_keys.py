@@ -393,10 +393,6 @@ def _is_self_attr(expr: ast.AST, self_name: str | None) -> bool:
     )
 
 
-def _is_store(node: ast.AST) -> bool:
-    return isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load)
-
-
 def _is_get(node: ast.AST) -> bool:
     return (
         isinstance(node, ast.Call)
