@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PAPER  ?=
 OUT    ?=
+SOURCE ?=
 MODEL  ?=
 ARGS   ?=
 PYTEST_ARGS ?=
@@ -14,7 +15,7 @@ PYTEST_ARGS ?=
 .PHONY: install generate test test-fast lint format demo sandbox-image clean help
 
 help:
-	@echo "make generate PAPER=x.pdf [OUT=dir] [MODEL=name] [ARGS='...']  run the whole pipeline"
+	@echo "make generate PAPER=x.pdf|arxiv:ID [SOURCE=src.tar.gz] [OUT=dir] [MODEL=name] [ARGS='...']  run the whole pipeline"
 	@echo "make test          install (first use) and run every test"
 	@echo "make test-fast     the tests that need no Docker daemon"
 	@echo "make lint          ruff check + ruff format --check"
@@ -32,7 +33,7 @@ $(STAMP): pyproject.toml
 
 generate: $(STAMP)
 	@test -n "$(PAPER)" || { echo "usage: make generate PAPER=path/to/paper.pdf [OUT=dir] [MODEL=name]"; exit 2; }
-	$(BIN)/paper2code generate "$(PAPER)" $(if $(OUT),--out "$(OUT)") $(if $(MODEL),--model "$(MODEL)") $(ARGS)
+	$(BIN)/paper2code generate "$(PAPER)" $(if $(SOURCE),--source "$(SOURCE)") $(if $(OUT),--out "$(OUT)") $(if $(MODEL),--model "$(MODEL)") $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
