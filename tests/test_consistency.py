@@ -882,7 +882,7 @@ def test_report_is_json_and_compares_by_key(tmp_path: Path) -> None:
 def demo_repo(tmp_path: Path) -> Path:
     """The demo's scripted repository with the config.yaml its plan writes."""
     repo = tmp_path / "repo"
-    shutil.copytree(DEMO / "replies" / "repo", repo)
+    shutil.copytree(DEMO / "replies" / "repo", repo, symlinks=True)
     transcript = yaml.safe_load((DEMO / "transcript.yaml").read_text(encoding="utf-8"))
     config = next(
         r["json"]["config_yaml"] for r in transcript["rules"] if "config_yaml" in r.get("json", {})

@@ -61,7 +61,7 @@ class SubprocessSandbox:
     def run(self, repo: Path, command: str, *, limits: Limits | None = None) -> RunResult:
         self.commands.append(command)
         work = self.scratch / f"run-{len(self.commands)}" / "workspace"
-        shutil.copytree(repo, work)
+        shutil.copytree(repo, work, symlinks=True)
         start = time.monotonic()
         proc = subprocess.run(
             command, shell=True, cwd=work, capture_output=True, text=True, timeout=60, check=False
@@ -179,7 +179,7 @@ async def test_logic_error_is_fixed_by_the_fixer(tmp_path: Path) -> None:
     source = 'def scale(x, k):\n    return x + k\n\n\nassert scale(2, 3) == 6, "scale is wrong"\n'
     repo = make_repo(tmp_path / "repo", {"main.py": source})
     generated = tmp_path / "repo.generated"
-    shutil.copytree(repo, generated)
+    shutil.copytree(repo, generated, symlinks=True)
     fixer = ScriptedFixer([Edit(path="main.py", search="return x + k", replace="return x * k")])
     summary = await repair(
         repo,

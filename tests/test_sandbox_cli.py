@@ -19,7 +19,7 @@ def make_repo(root: Path, files: dict[str, str]) -> tuple[Path, Path]:
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_text(text)
     generated = root / "repo.generated"
-    shutil.copytree(repo, generated)
+    shutil.copytree(repo, generated, symlinks=True)
     return repo, generated
 
 
