@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
@@ -500,8 +501,15 @@ B = TypeVar("B", bound=IdBatch)
 
 
 def id_batch_model(base: type[B], item: type[BaseModel], ids: Sequence[str]) -> type[B]:
-    """``base`` for one request: the items' ``id`` may only name ``ids``, each exactly once."""
-    id_type: Any = Literal[tuple(ids)]  # type: ignore[valid-type]
+    """``base`` for one request: the items' ``id`` may only name ``ids``, each exactly once.
+    The same arguments give the same class, so the schema a prompt shows and the one its
+    request enforces are one object, built once."""
+    return _id_batch_model(base, item, tuple(ids))
+
+
+@functools.lru_cache(maxsize=256)
+def _id_batch_model(base: type[B], item: type[BaseModel], ids: tuple[str, ...]) -> type[B]:
+    id_type: Any = Literal[ids]  # type: ignore[valid-type]
     narrowed = create_model(item.__name__, __base__=item, id=(id_type, ...))
     model = create_model(base.__name__, __base__=base, **{base.items_field: (list[narrowed], ...)})
     model.expected = tuple(ids)

@@ -10,7 +10,6 @@ stay inside are copied as the files they point to (never created as links).
 from __future__ import annotations
 
 import gzip
-import io
 import logging
 import posixpath
 import shutil
@@ -20,6 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from paper2code.errors import PaperError
 
@@ -93,20 +93,28 @@ def _check_budget(total: int, count: int, archive: Path, max_bytes: int, max_mem
         )
 
 
-def _copy_capped(src: io.BufferedIOBase, dest: Path, budget: int, archive: Path) -> int:
-    """Copy a stream to ``dest``; refuse when it would exceed ``budget`` bytes."""
+def copy_capped(src: BinaryIO, dest: Path, budget: int, too_large: str) -> int:
+    """Copy a stream to ``dest`` and return the bytes written; raise ``PaperError(too_large)``
+    as soon as it would exceed ``budget`` bytes (archive members, downloads)."""
     written = 0
     dest.parent.mkdir(parents=True, exist_ok=True)
     with dest.open("wb") as out:
         while chunk := src.read(_CHUNK):
             written += len(chunk)
             if written > budget:
-                raise PaperError(
-                    f"{archive.name}: refusing to unpack: a member grows past the size cap "
-                    "(an archive bomb?)"
-                )
+                raise PaperError(too_large)
             out.write(chunk)
     return written
+
+
+def _copy_member(src: BinaryIO, dest: Path, budget: int, archive: Path) -> int:
+    """An archive member to ``dest``, within what is left of the archive's size cap."""
+    return copy_capped(
+        src,
+        dest,
+        budget,
+        f"{archive.name}: refusing to unpack: a member grows past the size cap (an archive bomb?)",
+    )
 
 
 def _tar_members(
@@ -149,7 +157,7 @@ def _unpack_tar(archive: Path, dest: Path, max_bytes: int, max_members: int) -> 
                 elif m.isfile():
                     fh = tf.extractfile(m)
                     if fh is not None:
-                        total += _copy_capped(fh, dest / rel, max_bytes - total, archive)
+                        total += _copy_member(fh, dest / rel, max_bytes - total, archive)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise PaperError(f"{archive.name}: the archive is damaged ({exc}); re-download it") from exc
     _copy_links(links, dest)
@@ -185,7 +193,7 @@ def _unpack_zip(archive: Path, dest: Path, max_bytes: int, max_members: int) -> 
                     (dest / rel).mkdir(parents=True, exist_ok=True)
                     continue
                 with zf.open(info) as fh:
-                    total += _copy_capped(fh, dest / rel, max_bytes - total, archive)
+                    total += _copy_member(fh, dest / rel, max_bytes - total, archive)
     except (zipfile.BadZipFile, OSError, zlib.error) as exc:
         raise PaperError(f"{archive.name}: the archive is damaged ({exc}); re-download it") from exc
     _copy_links(links, dest)
@@ -200,7 +208,7 @@ def _unpack_gzip(archive: Path, dest: Path, max_bytes: int) -> None:
         name = "main.tex"
     try:
         with gzip.open(archive, "rb") as fh:
-            _copy_capped(fh, dest / name, max_bytes, archive)  # type: ignore[arg-type]
+            _copy_member(fh, dest / name, max_bytes, archive)
     except (OSError, EOFError, zlib.error) as exc:
         raise PaperError(f"{archive.name}: the archive is damaged ({exc}); re-download it") from exc
 

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from paper2code.errors import PaperError
+from paper2code.ingest.archive import copy_capped
 from paper2code.settings import IngestSettings
 
 _NEW_ID = r"\d{4}\.\d{4,5}(?:v\d+)?"
@@ -50,17 +51,11 @@ def _get(url: str, dest: Path, settings: IngestSettings, what: str) -> tuple[int
     limit = settings.max_download_mb * 2**20
     try:
         with urllib.request.urlopen(request, timeout=settings.download_timeout_s) as resp:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            size = 0
-            with dest.open("wb") as out:
-                while chunk := resp.read(1 << 16):
-                    size += len(chunk)
-                    if size > limit:
-                        raise PaperError(
-                            f"{what}: the download is larger than {settings.max_download_mb} MB "
-                            "(raise PAPER2CODE_INGEST__MAX_DOWNLOAD_MB)"
-                        )
-                    out.write(chunk)
+            too_large = (
+                f"{what}: the download is larger than {settings.max_download_mb} MB "
+                "(raise PAPER2CODE_INGEST__MAX_DOWNLOAD_MB)"
+            )
+            copy_capped(resp, dest, limit, too_large)
             return resp.status, resp.headers.get("Content-Type", "")
     except urllib.error.HTTPError as exc:
         return exc.code, ""
